@@ -1,0 +1,38 @@
+# distlings: the two commands a newcomer needs are `make grade` and `make test`.
+
+GO ?= go
+# The race detector needs cgo (a C compiler). Without one, tests run without it.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
+LAB ?=
+
+.PHONY: grade test unit verify vet fmt bench lab ship help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 12
+
+grade: ## the grader: where you stand, what to do next
+	@$(GO) run ./cmd/grader $(ARGS)
+
+lab: ## run one lab through the grader: make lab LAB=01
+	@$(GO) run ./cmd/grader test $(LAB)
+
+test: vet unit verify ## the project's own tests: vet, unit tests, grader verify
+
+unit: ## unit tests of the grader, the command and the lab kits
+	GORACE=atexit_sleep_ms=0 $(GO) test $(RACE) -count=1 ./grader/... ./cmd/... ./labs/internal/...
+
+verify: ## every part fails on its stub, passes on its solution, catches its wrong solutions
+	$(GO) run ./cmd/grader verify $(LAB)
+
+vet: ## go vet and gofmt must be clean
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
+
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')
+
+bench: ## benchmarks of the grader and the kits
+	$(GO) test -run '^$$' -bench . -benchmem ./grader/... ./labs/internal/...
+
+ship: ## maintainers: record the labs' files as shipped, after changing a lab
+	$(GO) run ./cmd/grader ship $(LAB)

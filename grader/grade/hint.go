@@ -1,0 +1,53 @@
+package grade
+
+import (
+	"fmt"
+
+	"github.com/distlings/distlings/grader/catalog"
+	"github.com/distlings/distlings/grader/progress"
+)
+
+// Hint is one hint shown to the learner.
+type Hint struct {
+	Lab    *catalog.Lab
+	Part   *catalog.Part
+	Number int  // 1-based
+	Last   bool // no hint after this one
+	Text   string
+}
+
+// NextHint returns the next hint not yet shown for a part and remembers that
+// it was shown. Part 0 means the first part that has not passed. Once every
+// hint was shown, the last one is shown again.
+func (g *Grader) NextHint(lab *catalog.Lab, part int) (*Hint, []string, error) {
+	if lab.Err != nil {
+		return nil, nil, lab.Err
+	}
+	view, notices := g.LabView(lab)
+	var p *catalog.Part
+	if part != 0 {
+		if p = lab.Part(part); p == nil {
+			return nil, notices, fmt.Errorf("lab %s has parts 1 to %d; there is no part %d", lab.ID(), len(lab.Parts), part)
+		}
+	} else {
+		for _, pv := range view.Parts {
+			if pv.State != Passed {
+				p = pv.Part
+				break
+			}
+		}
+		if p == nil {
+			return nil, notices, fmt.Errorf("every part of lab %s has passed; name a part to see its hints, e.g. grader hint %02d 1", lab.ID(), lab.Number)
+		}
+	}
+	book, _, _ := g.Progress.Load()
+	n := book.Peek(lab.Name).HintsSeen(p.Number) + 1
+	if n > len(p.Hints) {
+		n = len(p.Hints)
+	}
+	_, err := g.Progress.Update(func(b *progress.Book) { b.Lab(lab.Name).SawHint(p.Number, n) })
+	if err != nil {
+		notices = append(notices, err.Error()+"; the hint will be shown again next time")
+	}
+	return &Hint{Lab: lab, Part: p, Number: n, Last: n == len(p.Hints), Text: p.Hints[n-1]}, notices, nil
+}

@@ -1,0 +1,230 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/distlings/distlings/grader/catalog"
+)
+
+// Spec says what to run.
+type Spec struct {
+	Root  string       // workbook root: the go command runs there
+	Lab   *catalog.Lab //
+	Parts []*catalog.Part
+	// Overlay replaces files when building: absolute path of a lab file →
+	// absolute path of the file to compile instead (go build -overlay).
+	Overlay map[string]string
+	Tags    []string
+	Race    bool
+	Args    []string // extra flags for the test binary, such as -seed=7
+	// Parallel is how many parts run at once; 0 means one per CPU.
+	Parallel int
+	Events   func(Event) // may be nil; called from several goroutines, one at a time
+}
+
+// Grace is how long a part may run past its timeout before it is killed:
+// the test binary's own -test.timeout fires first and prints where it was.
+const Grace = 20 * time.Second
+
+// Build compiles the lab's test binary into dir. bin is its path.
+func (tc *Toolchain) Build(ctx context.Context, s *Spec, dir string) (bin string, b Build) {
+	start := time.Now()
+	bin = filepath.Join(dir, "lab.test")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	args := []string{"test", "-c", "-o", bin}
+	if s.Race {
+		args = append(args, "-race")
+	}
+	if len(s.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(s.Tags, ","))
+	}
+	if len(s.Overlay) > 0 {
+		path := filepath.Join(dir, "overlay.json")
+		data, _ := json.Marshal(map[string]any{"Replace": s.Overlay})
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return "", Build{Output: []string{"write overlay: " + err.Error()}}
+		}
+		args = append(args, "-overlay", path)
+	}
+	args = append(args, "./"+s.Lab.RelDir)
+	cmd := exec.CommandContext(ctx, tc.Go, args...)
+	cmd.Dir = s.Root
+	out, err := cmd.CombinedOutput()
+	b = Build{OK: err == nil, Output: buildMessages(out), Elapsed: time.Since(start)}
+	if err != nil && len(b.Output) == 0 {
+		b.Output = []string{err.Error()}
+	}
+	return bin, b
+}
+
+// buildMessages keeps the compiler's and vet's messages and drops the
+// "# package" headers between them.
+func buildMessages(out []byte) []string {
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if line == "" || strings.HasPrefix(line, "# ") {
+			continue
+		}
+		if len(msgs) == maxBuildLines {
+			msgs = append(msgs, "… (more build errors not shown)")
+			break
+		}
+		msgs = append(msgs, line)
+	}
+	return msgs
+}
+
+const maxBuildLines = 40
+
+// Run builds the lab once and runs the asked parts, each in its own process.
+// The error is for problems of the grader's own (a temporary folder that
+// cannot be made); everything about the lab's code is in the Result.
+func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
+	start := time.Now()
+	parts := s.Parts
+	if parts == nil {
+		parts = s.Lab.Parts
+	}
+	dir, err := os.MkdirTemp("", "distlings-"+s.Lab.Name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("make a temporary folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	var emitMu sync.Mutex
+	emit := func(e Event) {
+		if s.Events != nil {
+			emitMu.Lock()
+			defer emitMu.Unlock()
+			s.Events(e)
+		}
+	}
+	emit(Event{Kind: BuildStarted})
+	bin, build := tc.Build(ctx, s, dir)
+	emit(Event{Kind: BuildDone, Build: &build})
+	res := &Result{Lab: s.Lab, Build: build, Parts: make([]*PartResult, len(parts))}
+	if !build.OK {
+		for i, p := range parts {
+			res.Parts[i] = notBuilt(p)
+		}
+		res.Elapsed = time.Since(start)
+		return res, nil
+	}
+	defined := map[string]bool{}
+	if names, err := tc.List(ctx, bin, s.Lab.Dir); err == nil {
+		res.Defined = names
+		for _, n := range names {
+			defined[n] = true
+		}
+	} else {
+		defined = nil // cannot tell; let the runs speak
+	}
+
+	workers := s.Parallel
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			emit(Event{Kind: PartStarted, Part: p})
+			r := tc.runPart(ctx, s, bin, p, defined, func(t *TestResult) {
+				emit(Event{Kind: TestDone, Part: p, Test: t})
+			})
+			res.Parts[i] = r
+			emit(Event{Kind: PartDone, Part: p, Done: r})
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func notBuilt(p *catalog.Part) *PartResult {
+	r := &PartResult{Part: p, Status: BuildFailed}
+	for _, name := range p.Tests {
+		r.Tests = append(r.Tests, &TestResult{Name: name, Status: TestNotRun})
+	}
+	return r
+}
+
+// runPart runs one part's tests in a process of its own, through test2json.
+func (tc *Toolchain) runPart(ctx context.Context, s *Spec, bin string, p *catalog.Part, defined map[string]bool, testDone func(*TestResult)) *PartResult {
+	start := time.Now()
+	res := &PartResult{Part: p}
+	var toRun []string
+	for _, name := range p.Tests {
+		if defined != nil && !defined[name] {
+			continue
+		}
+		toRun = append(toRun, regexp.QuoteMeta(name))
+	}
+	dec := newDecoder(p.Tests)
+	if len(toRun) > 0 {
+		ctx, cancel := context.WithTimeout(ctx, p.Timeout+Grace)
+		defer cancel()
+		args := []string{"-t", "-p", s.Lab.ImportPath, bin,
+			"-test.v=test2json", "-test.paniconexit0", "-test.count=1",
+			"-test.timeout=" + p.Timeout.String(),
+			"-test.run=^(" + strings.Join(toRun, "|") + ")$"}
+		cmd := exec.CommandContext(ctx, tc.Test2JSON, append(args, s.Args...)...)
+		cmd.Dir = s.Lab.Dir
+		cmd.Env = testEnv()
+		killGroup(cmd)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err != nil {
+			res.Status, res.Note = Crashed, "could not start the tests: "+err.Error()
+			return res
+		}
+		dec.onTest = testDone
+		dec.decode(stdout)
+		waitErr := cmd.Wait()
+		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if line != "" {
+				dec.packageLine(line)
+			}
+		}
+		if ctx.Err() == context.DeadlineExceeded {
+			dec.killedAfter = p.Timeout + Grace
+		} else if ctx.Err() != nil {
+			dec.cancelled = true
+		}
+		_ = waitErr // the outcome is read from the events, not the exit code
+	}
+	dec.finish(res, defined)
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+// testEnv is the environment of a test process. The race detector normally
+// sleeps a second at exit to collect late reports; per part that adds up.
+func testEnv() []string {
+	env := os.Environ()
+	if os.Getenv("GORACE") == "" {
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	return env
+}

@@ -1,0 +1,128 @@
+// Package shipped keeps each lab's Go files as they were shipped, in
+// labs/.shipped/NN-name.txtar. `grader reset` restores stubs from it, and
+// `grader test` compiles the shipped tests (not the copies on disk, which a
+// learner may have edited) against the learner's files. Maintainers rewrite
+// the archives with `grader ship`; `grader verify` fails when one is stale.
+package shipped
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/renameio/v2"
+	"golang.org/x/tools/txtar"
+
+	"github.com/distlings/distlings/grader/catalog"
+)
+
+// Dir is the archives' folder inside labs/. Go tooling ignores folders that
+// start with a dot, so the archives never build as a package.
+const Dir = ".shipped"
+
+// ErrNoArchive means the lab has no shipped archive yet.
+var ErrNoArchive = errors.New("no shipped copy of the lab")
+
+// Path is the archive of a lab.
+func Path(w *catalog.Workbook, lab *catalog.Lab) string {
+	return filepath.Join(w.LabsDir(), Dir, lab.Name+".txtar")
+}
+
+const header = `The Go files of %s as shipped. grader reset restores stubs from here and
+grader test compiles these tests against your files. Written by "grader ship";
+do not edit.
+`
+
+// Files returns the shipped Go files of a lab by file name.
+func Files(w *catalog.Workbook, lab *catalog.Lab) (map[string][]byte, error) {
+	ar, err := txtar.ParseFile(Path(w, lab))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is missing", ErrNoArchive, w.Rel(Path(w, lab)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, f := range ar.Files {
+		files[f.Name] = f.Data
+	}
+	return files, nil
+}
+
+// OnDisk returns the lab's Go files as they are now.
+func OnDisk(lab *catalog.Lab) (map[string][]byte, error) {
+	matches, err := filepath.Glob(filepath.Join(lab.Dir, "*.go"))
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, m := range matches {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Base(m)] = data
+	}
+	return files, nil
+}
+
+// Write records the lab's Go files as they are now as its shipped copy.
+func Write(w *catalog.Workbook, lab *catalog.Lab) error {
+	files, err := OnDisk(lab)
+	if err != nil {
+		return err
+	}
+	ar := &txtar.Archive{Comment: []byte(fmt.Sprintf(header, lab.RelDir))}
+	for _, name := range sortedNames(files) {
+		ar.Files = append(ar.Files, txtar.File{Name: name, Data: files[name]})
+	}
+	if err := os.MkdirAll(filepath.Dir(Path(w, lab)), 0o755); err != nil {
+		return err
+	}
+	return renameio.WriteFile(Path(w, lab), txtar.Format(ar), 0o644)
+}
+
+// Stale lists how the lab's files on disk differ from its shipped copy, one
+// line per file. Maintainers call it; in a learner's copy stubs differ by design.
+func Stale(w *catalog.Workbook, lab *catalog.Lab) ([]string, error) {
+	shipped, err := Files(w, lab)
+	if err != nil {
+		return nil, err
+	}
+	disk, err := OnDisk(lab)
+	if err != nil {
+		return nil, err
+	}
+	var diffs []string
+	for _, name := range sortedNames(disk) {
+		old, ok := shipped[name]
+		switch {
+		case !ok:
+			diffs = append(diffs, name+" is not in the shipped copy")
+		case !bytes.Equal(old, disk[name]):
+			diffs = append(diffs, name+" differs from the shipped copy")
+		}
+	}
+	for _, name := range sortedNames(shipped) {
+		if _, ok := disk[name]; !ok {
+			diffs = append(diffs, name+" is shipped but missing on disk")
+		}
+	}
+	return diffs, nil
+}
+
+// IsTest reports whether a file name is a test file.
+func IsTest(name string) bool { return strings.HasSuffix(name, "_test.go") }
+
+func sortedNames(m map[string][]byte) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

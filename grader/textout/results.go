@@ -1,0 +1,193 @@
+package textout
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/distlings/distlings/grader/grade"
+	"github.com/distlings/distlings/grader/run"
+	"github.com/distlings/distlings/grader/verify"
+)
+
+// shownLines is how much of a failing test's output is printed unless the
+// learner asks for all of it.
+const shownLines = 40
+
+// Outcome prints a graded run: the build, then each part with its failing
+// tests and what they said. verbose also lists passing tests and prints
+// output in full.
+func (p *Printer) Outcome(o *grade.Outcome, verbose bool) {
+	lab := o.Lab
+	p.printf("%s  %s\n", p.st.title.Render(fmt.Sprintf("lab %02d %s", lab.Number, lab.Slug)), lab.Title)
+	p.Notices(o.Notices)
+	if !o.Build.OK {
+		p.printf("\n%s the lab does not compile, so no part could run:\n", p.st.bad.Render("BUILD FAILED"))
+		p.printf("%s\n", indent(o.Build.Output, "  "))
+		return
+	}
+	race := ""
+	if o.Race {
+		race = ", race detector on"
+	}
+	p.printf("%s\n\n", p.st.dim.Render(fmt.Sprintf("built in %s%s", o.Build.Elapsed.Round(100*time.Millisecond), race)))
+	earned := 0
+	for _, pr := range o.Parts {
+		p.part(pr, verbose)
+		if pr.Status == run.Passed {
+			earned += pr.Part.Points
+		}
+	}
+	total := 0
+	for _, pr := range o.Parts {
+		total += pr.Part.Points
+	}
+	p.printf("\n%d/%d points from the parts that ran (%s)\n", earned, total, o.Elapsed.Round(100*time.Millisecond))
+}
+
+func (p *Printer) part(pr *run.PartResult, verbose bool) {
+	status := map[run.PartStatus]string{
+		run.Passed:   p.st.good.Render("PASS"),
+		run.Failed:   p.st.bad.Render("FAIL"),
+		run.Crashed:  p.st.bad.Render("CRASH"),
+		run.TimedOut: p.st.bad.Render("TIMEOUT"),
+	}[pr.Status]
+	if status == "" {
+		status = p.st.dim.Render(pr.Status.String())
+	}
+	points := pr.Part.Points
+	if pr.Status != run.Passed {
+		points = 0
+	}
+	p.printf("%s part %d  %s %s\n", pad(status, 8), pr.Part.Number, pad(cut(pr.Part.Title, 46), 46),
+		p.st.dim.Render(fmt.Sprintf("%d/%d  %s", points, pr.Part.Points, pr.Elapsed.Round(10*time.Millisecond))))
+	if pr.Note != "" {
+		p.printf("         %s\n", pr.Note)
+	}
+	for _, t := range pr.Tests {
+		if t.Status == run.TestPassed {
+			if verbose {
+				p.printf("         %s %s\n", p.st.good.Render("✓"), t.Name)
+			}
+			continue
+		}
+		p.printf("         %s %s %s\n", p.st.bad.Render("✗"), t.Name, p.st.dim.Render("("+t.Status.String()+")"))
+		out := Tidy(t.Output)
+		if !verbose {
+			out = headAndTail(out, shownLines)
+		}
+		p.printf("%s", indent(out, "             "))
+	}
+	if len(pr.Output) > 0 && pr.Status != run.Passed {
+		out := pr.Output
+		if !verbose {
+			out = headAndTail(out, shownLines)
+		}
+		p.printf("%s", indent(out, "         | "))
+	}
+}
+
+// headAndTail shortens long output to its first and last lines: what went
+// wrong is usually said at the start (the first failed check) or at the end
+// (after a flood of logging).
+func headAndTail(lines []string, n int) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	head, tail := n*2/3, n-n*2/3
+	out := append([]string(nil), lines[:head]...)
+	out = append(out, fmt.Sprintf("… %d more lines: add -v to see them", len(lines)-head-tail))
+	return append(out, lines[len(lines)-tail:]...)
+}
+
+var (
+	testifyNoise = regexp.MustCompile(`^\s*(Error Trace|Test):\s`)
+	continuation = regexp.MustCompile(`^\s*\t\s*\S`) // testify's aligned continuation of a field
+)
+
+// Tidy makes a test's output easier to read: the common indentation goes,
+// and testify's "Error Trace:" and "Test:" fields, which repeat what the
+// grader already shows, are dropped with their continuation lines.
+func Tidy(lines []string) []string {
+	var out []string
+	skipping := false
+	for _, l := range lines {
+		if testifyNoise.MatchString(l) {
+			skipping = true
+			continue
+		}
+		if skipping && continuation.MatchString(l) && !strings.Contains(l, ":\t") {
+			continue
+		}
+		skipping = false
+		out = append(out, strings.ReplaceAll(l, "\t", "    "))
+	}
+	return dedent(out)
+}
+
+func dedent(lines []string) []string {
+	common := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, " "))
+		if common < 0 || n < common {
+			common = n
+		}
+	}
+	if common <= 0 {
+		return lines
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) >= common {
+			out[i] = l[common:]
+		} else {
+			out[i] = strings.TrimLeft(l, " ")
+		}
+	}
+	return out
+}
+
+// Hint prints a hint.
+func (p *Printer) Hint(h *grade.Hint) {
+	p.printf("%s  part %d, %q: hint %d of %d\n\n", p.st.title.Render(fmt.Sprintf("lab %02d %s", h.Lab.Number, h.Lab.Slug)),
+		h.Part.Number, h.Part.Title, h.Number, len(h.Part.Hints))
+	p.printf("%s\n", indent(strings.Split(strings.TrimSpace(h.Text), "\n"), "  "))
+	if h.Last {
+		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("That is the last hint; the guide's \"Common mistakes\" section is next: %s/README.md", h.Lab.RelDir)))
+	} else {
+		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("Run the same command again for the next hint (%d more).", len(h.Part.Hints)-h.Number)))
+	}
+}
+
+// Reset prints what a reset did.
+func (p *Printer) Reset(labID string, r *grade.Reset) {
+	if len(r.Restored) == 0 {
+		p.printf("lab %s already matches its shipped stubs; nothing to reset.\n", labID)
+		return
+	}
+	p.printf("Put back as shipped:\n")
+	for _, f := range r.Restored {
+		p.printf("  %s\n", f)
+	}
+	p.printf("Your versions are saved in %s\n", r.Backup)
+}
+
+// Check prints one verification check.
+func (p *Printer) Check(c *verify.Check) {
+	status := p.st.good.Render("ok")
+	if !c.OK {
+		status = p.st.bad.Render("FAIL")
+	}
+	elapsed := ""
+	if c.Elapsed > 0 {
+		elapsed = p.st.dim.Render(" " + c.Elapsed.Round(100*time.Millisecond).String())
+	}
+	p.printf("  %s %s %s%s\n", pad(status, 5), pad(c.Name, 28), c.Summary, elapsed)
+	for _, prob := range c.Problems {
+		p.printf("        %s %s\n", p.st.bad.Render("✗"), prob)
+	}
+}
