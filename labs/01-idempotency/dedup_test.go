@@ -1,0 +1,139 @@
+package idempotency
+
+// Part 1: one key, one charge. Reference: the guide, "Part 1".
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestChargeDebitsTheAccount(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00})
+	svc := New(store, Config{})
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 30_00}
+	before := time.Now()
+
+	r, err := svc.Charge(context.Background(), req)
+
+	require.NoError(t, err, "%s on an account holding 100.00 must succeed", describe(req))
+	assert.Equal(t, req.Key, r.Key, "the receipt names the key it answers")
+	assert.Equal(t, req.Account, r.Account)
+	assert.Equal(t, req.Amount, r.Amount)
+	assert.Equal(t, int64(70_00), r.Balance, "the receipt shows the balance right after the charge")
+	assert.False(t, r.ChargedAt.Before(before) || r.ChargedAt.After(time.Now()), "ChargedAt is when the charge was applied; got %v", r.ChargedAt)
+	assert.Equal(t, int64(70_00), balanceOf(t, store, alice),
+		lesson("the balance in the store did not change", "the debit must be written to the Store: it is the only thing that survives a crash"))
+}
+
+func TestChargeRejectsInvalidRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  ChargeRequest
+	}{
+		{"no key", ChargeRequest{Account: alice, Amount: 1_00}},
+		{"no account", ChargeRequest{Key: "k1", Amount: 1_00}},
+		{"zero amount", ChargeRequest{Key: "k1", Account: alice}},
+		{"negative amount", ChargeRequest{Key: "k1", Account: alice, Amount: -5_00}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := fundedStore(t, map[string]int64{alice: 100_00})
+			_, err := New(store, Config{}).Charge(context.Background(), tc.req)
+			require.ErrorIs(t, err, ErrInvalidRequest,
+				lesson(describe(tc.req)+" must fail with ErrInvalidRequest", "check requests with req.Validate() before anything else; a negative charge is a deposit in disguise"))
+			assert.Equal(t, int64(100_00), balanceOf(t, store, alice), "an invalid request must change nothing")
+			assert.Equal(t, 1, store.Len(), "an invalid request must store nothing")
+		})
+	}
+}
+
+func TestChargeRefusesOverdraftAndRemembersNothing(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 10_00})
+	svc := New(store, Config{})
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 20_00}
+
+	_, err := svc.Charge(context.Background(), req)
+	require.ErrorIs(t, err, ErrInsufficientFunds, "%s with 10.00 in the account must fail with ErrInsufficientFunds", describe(req))
+	assert.Equal(t, int64(10_00), balanceOf(t, store, alice), "a refused charge must not touch the balance")
+
+	require.NoError(t, Fund(store, alice, 50_00))
+	r, err := svc.Charge(context.Background(), req)
+	require.NoError(t, err, lesson("after alice got more money, the same request was refused again",
+		"a key records a charge that happened. A refused charge did nothing, so its key must stay free for the retry"))
+	assert.Equal(t, int64(30_00), r.Balance)
+}
+
+func TestRetryWithTheSameKeyChargesOnce(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00})
+	svc := New(store, Config{})
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+
+	first, err := svc.Charge(context.Background(), req)
+	require.NoError(t, err, describe(req))
+	for retry := 1; retry <= 3; retry++ {
+		again, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, lesson(fmt.Sprintf("retry %d of %s failed", retry, describe(req)),
+			"a retry is not an error: the client did not hear the answer, so it asks again"))
+		requireSameReceipt(t, first, again, "a retry must get the receipt of the first attempt")
+	}
+	got := balanceOf(t, store, alice)
+	assert.Equal(t, int64(90_00), got,
+		lesson(fmt.Sprintf("one payment sent 4 times was charged %d times", timesCharged(100_00, got, 10_00)),
+			"one idempotency key, one charge: that is what makes retrying safe"))
+}
+
+func TestRetryGetsTheOriginalReceipt(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00})
+	svc := New(store, Config{})
+	k1 := ChargeRequest{Key: "k1", Account: alice, Amount: 30_00}
+	k2 := ChargeRequest{Key: "k2", Account: alice, Amount: 10_00}
+
+	first, err := svc.Charge(context.Background(), k1)
+	require.NoError(t, err, describe(k1))
+	_, err = svc.Charge(context.Background(), k2)
+	require.NoError(t, err, describe(k2))
+	again, err := svc.Charge(context.Background(), k1)
+	require.NoError(t, err, "retry of %s", describe(k1))
+
+	requireSameReceipt(t, first, again, lesson("the retry of k1 after k2 got a different receipt",
+		"store the receipt and return it as stored; a receipt made again from today's balance (60.00) says something that never happened"))
+}
+
+func TestDifferentKeysAreDifferentCharges(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00})
+	svc := New(store, Config{})
+	for _, key := range []string{"k1", "k2"} {
+		_, err := svc.Charge(context.Background(), ChargeRequest{Key: key, Account: alice, Amount: 30_00})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int64(40_00), balanceOf(t, store, alice), lesson(
+		"two payments of 30.00 with different keys were not both charged",
+		"only the key says whether two requests are one payment; alice may well buy two coffees"))
+}
+
+func TestKeyReusedForAnotherRequestIsRejected(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00, bob: 100_00})
+	svc := New(store, Config{})
+	orig := ChargeRequest{Key: "k1", Account: alice, Amount: 30_00}
+	first, err := svc.Charge(context.Background(), orig)
+	require.NoError(t, err, describe(orig))
+
+	for _, other := range []ChargeRequest{
+		{Key: "k1", Account: alice, Amount: 40_00},
+		{Key: "k1", Account: bob, Amount: 30_00},
+	} {
+		_, err := svc.Charge(context.Background(), other)
+		require.ErrorIs(t, err, ErrKeyReused, lesson(describe(other)+" after "+describe(orig)+" must fail with ErrKeyReused",
+			"the same key with a different request is a client bug, not a retry; answering it with the first receipt hides the bug, charging it breaks the promise of the key"))
+	}
+	assert.Equal(t, int64(70_00), balanceOf(t, store, alice), "a rejected request must change nothing")
+	assert.Equal(t, int64(100_00), balanceOf(t, store, bob), "a rejected request must change nothing")
+
+	again, err := svc.Charge(context.Background(), orig)
+	require.NoError(t, err, "the real retry still works")
+	requireSameReceipt(t, first, again, "the real retry still gets its receipt")
+}

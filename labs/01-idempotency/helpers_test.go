@@ -1,0 +1,165 @@
+package idempotency
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/lockstep"
+)
+
+const (
+	alice = "alice"
+	bob   = "bob"
+)
+
+// lesson is a failure message: what happened, then the rule it breaks and
+// why the rule matters.
+func lesson(what, rule string) string {
+	return what + "\nrule: " + rule
+}
+
+// fundedStore returns a store in which each account has the given balance.
+func fundedStore(t *testing.T, balances map[string]int64) *MemStore {
+	t.Helper()
+	s := NewMemStore()
+	for account, cents := range balances {
+		require.NoError(t, Fund(s, account, cents))
+	}
+	return s
+}
+
+func balanceOf(t *testing.T, s Store, account string) int64 {
+	t.Helper()
+	b, err := ReadBalance(s, account)
+	require.NoError(t, err)
+	return b
+}
+
+func describe(req ChargeRequest) string {
+	return fmt.Sprintf("Charge(key %q, %q, %s)", req.Key, req.Account, money(req.Amount))
+}
+
+// money prints cents as 12.34.
+func money(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
+}
+
+// requireSameReceipt fails unless got is the same receipt as want.
+func requireSameReceipt(t *testing.T, want, got Receipt, msg string) {
+	t.Helper()
+	if !got.Equal(want) {
+		require.Failf(t, "not the same receipt", "%s\nwant: %+v\ngot:  %+v", msg, want, got)
+	}
+}
+
+// timesCharged says how many charges of amount explain a drop in balance.
+func timesCharged(before, after, amount int64) int64 { return (before - after) / amount }
+
+// errCrashed is what every store operation returns once the process has
+// "crashed".
+var errCrashed = errors.New("store unreachable: the process crashed")
+
+// crashingStore stands between a service and its durable store. It lets
+// the first survive operations through, then fails every operation after,
+// as if the process had died at that point. With appliedLast, operation
+// survive+1 still reaches the durable store but its caller gets the crash:
+// the write made it to disk, the process died before it heard so.
+type crashingStore struct {
+	durable     Store
+	survive     int
+	appliedLast bool
+
+	mu  sync.Mutex
+	ops []string // every operation the service attempted, in order
+}
+
+func (c *crashingStore) enter(op string) (apply, crashed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops = append(c.ops, op)
+	n := len(c.ops)
+	switch {
+	case n <= c.survive:
+		return true, false
+	case n == c.survive+1 && c.appliedLast:
+		return true, true
+	}
+	return false, true
+}
+
+func (c *crashingStore) Get(key string) ([]byte, bool, error) {
+	apply, crashed := c.enter("Get " + key)
+	if !apply {
+		return nil, false, errCrashed
+	}
+	v, ok, err := c.durable.Get(key)
+	if crashed {
+		return nil, false, errCrashed
+	}
+	return v, ok, err
+}
+
+func (c *crashingStore) Scan(prefix string) ([]Entry, error) {
+	apply, crashed := c.enter("Scan " + prefix)
+	if !apply {
+		return nil, errCrashed
+	}
+	e, err := c.durable.Scan(prefix)
+	if crashed {
+		return nil, errCrashed
+	}
+	return e, err
+}
+
+func (c *crashingStore) Commit(writes ...Write) error {
+	names := make([]string, len(writes))
+	for i, w := range writes {
+		names[i] = w.String()
+	}
+	apply, crashed := c.enter("Commit(" + strings.Join(names, ", ") + ")")
+	if !apply {
+		return errCrashed
+	}
+	err := c.durable.Commit(writes...)
+	if crashed {
+		return errCrashed
+	}
+	return err
+}
+
+func (c *crashingStore) log() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ops...)
+}
+
+// gatedStore makes every store operation pass a lockstep gate, so that
+// concurrent charges interleave at the store in the worst possible way.
+type gatedStore struct {
+	Store
+	gate *lockstep.Gate
+}
+
+func (g gatedStore) Get(key string) ([]byte, bool, error) {
+	g.gate.Pass()
+	return g.Store.Get(key)
+}
+
+func (g gatedStore) Scan(prefix string) ([]Entry, error) {
+	g.gate.Pass()
+	return g.Store.Scan(prefix)
+}
+
+func (g gatedStore) Commit(writes ...Write) error {
+	g.gate.Pass()
+	return g.Store.Commit(writes...)
+}

@@ -1,0 +1,339 @@
+package idempotency
+
+// Part 6: replicas that share their state in etcd. These tests start a real
+// etcd inside the test process. Two replicas take strict turns at etcd (one
+// call of A, one call of B, ...), so their calls interleave the same way on
+// every run.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/distlings/distlings/labs/internal/etcdtest"
+	"github.com/distlings/distlings/labs/internal/lockstep"
+)
+
+// etcdTimeout bounds every test's calls to etcd: a real server, real time.
+const etcdTimeout = 30 * time.Second
+
+// ledger is a shared etcd with one account prefix per test.
+type ledger struct {
+	t      *testing.T
+	cli    *clientv3.Client
+	prefix string
+	ctx    context.Context
+}
+
+func newLedger(t *testing.T, balances map[string]int64) *ledger {
+	t.Helper()
+	cluster := etcdtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
+	t.Cleanup(cancel)
+	l := &ledger{t: t, cli: cluster.Client(t), prefix: "/payments/", ctx: ctx}
+	for account, cents := range balances {
+		_, err := l.cli.Put(ctx, l.prefix+BalanceKey(account), string(EncodeBalance(cents)))
+		require.NoError(t, err)
+	}
+	return l
+}
+
+// balance returns an account's balance and how many times it was written,
+// funding included: etcd counts the versions of every key.
+func (l *ledger) balance(account string) (cents, writes int64) {
+	l.t.Helper()
+	resp, err := l.cli.Get(l.ctx, l.prefix+BalanceKey(account))
+	require.NoError(l.t, err)
+	if len(resp.Kvs) == 0 {
+		return 0, 0
+	}
+	cents, err = DecodeBalance(resp.Kvs[0].Value)
+	require.NoError(l.t, err)
+	return cents, resp.Kvs[0].Version
+}
+
+// turnKV makes one replica's etcd calls take their turn.
+type turnKV struct {
+	clientv3.KV
+	turns *lockstep.Turns
+	actor int
+}
+
+func (k turnKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.GetResponse, err error) {
+	k.turns.Do(k.actor, func() { r, err = k.KV.Get(ctx, key, opts...) })
+	return r, err
+}
+
+func (k turnKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (r *clientv3.PutResponse, err error) {
+	k.turns.Do(k.actor, func() { r, err = k.KV.Put(ctx, key, val, opts...) })
+	return r, err
+}
+
+func (k turnKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.DeleteResponse, err error) {
+	k.turns.Do(k.actor, func() { r, err = k.KV.Delete(ctx, key, opts...) })
+	return r, err
+}
+
+func (k turnKV) Do(ctx context.Context, op clientv3.Op) (r clientv3.OpResponse, err error) {
+	k.turns.Do(k.actor, func() { r, err = k.KV.Do(ctx, op) })
+	return r, err
+}
+
+func (k turnKV) Txn(ctx context.Context) clientv3.Txn {
+	return &hookTxn{Txn: k.KV.Txn(ctx), around: func(_ string, commit func() error) (err error) {
+		k.turns.Do(k.actor, func() { err = commit() })
+		return err
+	}}
+}
+
+// hookTxn runs a transaction's Commit inside around, which may also fail it.
+type hookTxn struct {
+	clientv3.Txn
+	around func(desc string, commit func() error) error
+	desc   []string
+}
+
+func (t *hookTxn) If(cs ...clientv3.Cmp) clientv3.Txn {
+	for _, c := range cs {
+		t.desc = append(t.desc, "if "+string(c.KeyBytes()))
+	}
+	t.Txn = t.Txn.If(cs...)
+	return t
+}
+
+func (t *hookTxn) Then(ops ...clientv3.Op) clientv3.Txn {
+	t.desc = append(t.desc, "then "+describeOps(ops))
+	t.Txn = t.Txn.Then(ops...)
+	return t
+}
+
+func (t *hookTxn) Else(ops ...clientv3.Op) clientv3.Txn {
+	t.desc = append(t.desc, "else "+describeOps(ops))
+	t.Txn = t.Txn.Else(ops...)
+	return t
+}
+
+func (t *hookTxn) Commit() (*clientv3.TxnResponse, error) {
+	var r *clientv3.TxnResponse
+	err := t.around("Txn("+strings.Join(t.desc, "; ")+")", func() (e error) { r, e = t.Txn.Commit(); return e })
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func describeOps(ops []clientv3.Op) string {
+	var parts []string
+	for _, op := range ops {
+		verb := "get"
+		switch {
+		case op.IsPut():
+			verb = "put"
+		case op.IsDelete():
+			verb = "delete"
+		}
+		parts = append(parts, verb+" "+string(op.KeyBytes()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// twoReplicas runs one charge on each of two replicas at once, their etcd
+// calls in strict turns.
+func twoReplicas(l *ledger, a, b ChargeRequest) (receipts [2]Receipt, errs [2]error) {
+	turns := lockstep.NewTurns(2)
+	var wg sync.WaitGroup
+	for i, req := range []ChargeRequest{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer turns.Finish(i)
+			r := NewReplica(turnKV{KV: l.cli, turns: turns, actor: i}, l.prefix)
+			receipts[i], errs[i] = r.Charge(l.ctx, req)
+		}()
+	}
+	wg.Wait()
+	return receipts, errs
+}
+
+func TestReplicaChargesOnceAndRefusesOverdraft(t *testing.T) {
+	l := newLedger(t, map[string]int64{alice: 100_00})
+	r := NewReplica(l.cli, l.prefix)
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 30_00}
+
+	first, err := r.Charge(l.ctx, req)
+	require.NoError(t, err, describe(req))
+	assert.Equal(t, int64(70_00), first.Balance)
+	again, err := r.Charge(l.ctx, req)
+	require.NoError(t, err, "a retry of %s", describe(req))
+	requireSameReceipt(t, first, again, "a retry must get the receipt of the first attempt")
+	got, _ := l.balance(alice)
+	assert.Equal(t, int64(70_00), got, "one key, one charge")
+
+	_, err = r.Charge(l.ctx, ChargeRequest{Key: "k2", Account: alice, Amount: 80_00})
+	assert.ErrorIs(t, err, ErrInsufficientFunds, "80.00 from 70.00")
+	_, err = r.Charge(l.ctx, ChargeRequest{Key: "k3", Account: alice})
+	assert.ErrorIs(t, err, ErrInvalidRequest, "a zero charge")
+}
+
+func TestDuplicatesOnTwoReplicasChargeOnce(t *testing.T) {
+	l := newLedger(t, map[string]int64{alice: 100_00})
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+
+	receipts, errs := twoReplicas(l, req, req)
+
+	require.NoError(t, errs[0], "replica A")
+	require.NoError(t, errs[1], "replica B")
+	got, writes := l.balance(alice)
+	assert.Equal(t, int64(90_00), got, "alice's balance")
+	assert.Equal(t, int64(2), writes, lesson(
+		fmt.Sprintf("one request reached two replicas at once and alice's balance was written %d times after it was funded", writes-1),
+		"a check in one process cannot stop another process: the check (no record of the key) and the write must be one etcd transaction, with the check in its If"))
+	requireSameReceipt(t, receipts[0], receipts[1], "both replicas must answer with the one receipt")
+}
+
+func TestChargesOnTwoReplicasToOneAccountAllApply(t *testing.T) {
+	l := newLedger(t, map[string]int64{alice: 100_00})
+
+	_, errs := twoReplicas(l,
+		ChargeRequest{Key: "k-a", Account: alice, Amount: 10_00},
+		ChargeRequest{Key: "k-b", Account: alice, Amount: 10_00})
+
+	require.NoError(t, errs[0], "replica A")
+	require.NoError(t, errs[1], "replica B")
+	got, _ := l.balance(alice)
+	assert.Equal(t, int64(80_00), got, lesson(
+		fmt.Sprintf("two payments of 10.00 on two replicas left alice with %s", money(got)),
+		"each replica read the balance, then wrote its own new balance over the other's (a lost update). The transaction must also check that the balance has not changed since it was read: Compare(ModRevision(balance), \"=\", the revision read)"))
+}
+
+func TestKeyReuseAcrossReplicasIsRejected(t *testing.T) {
+	l := newLedger(t, map[string]int64{alice: 100_00})
+	a, b := NewReplica(l.cli, l.prefix), NewReplica(l.cli, l.prefix)
+	orig := ChargeRequest{Key: "k1", Account: alice, Amount: 30_00}
+	_, err := a.Charge(l.ctx, orig)
+	require.NoError(t, err, describe(orig))
+
+	_, err = b.Charge(l.ctx, ChargeRequest{Key: "k1", Account: alice, Amount: 40_00})
+	assert.ErrorIs(t, err, ErrKeyReused, "the same key for another amount, on another replica")
+	got, _ := l.balance(alice)
+	assert.Equal(t, int64(70_00), got)
+}
+
+// crashingKV fails every etcd call after the first survive, as if the
+// replica died there. With appliedLast, call survive+1 reaches etcd but the
+// replica dies before it hears the answer.
+type crashingKV struct {
+	clientv3.KV
+	survive     int
+	appliedLast bool
+	mu          sync.Mutex
+	calls       []string
+}
+
+func (k *crashingKV) enter(call string) (apply, crashed bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls = append(k.calls, call)
+	n := len(k.calls)
+	switch {
+	case n <= k.survive:
+		return true, false
+	case n == k.survive+1 && k.appliedLast:
+		return true, true
+	}
+	return false, true
+}
+
+func (k *crashingKV) guard(call string, do func() error) error {
+	apply, crashed := k.enter(call)
+	if !apply {
+		return errCrashed
+	}
+	err := do()
+	if crashed {
+		return errCrashed
+	}
+	return err
+}
+
+func (k *crashingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.GetResponse, err error) {
+	err = k.guard("Get "+key, func() (e error) { r, e = k.KV.Get(ctx, key, opts...); return e })
+	return r, err
+}
+
+func (k *crashingKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (r *clientv3.PutResponse, err error) {
+	err = k.guard("Put "+key, func() (e error) { r, e = k.KV.Put(ctx, key, val, opts...); return e })
+	return r, err
+}
+
+func (k *crashingKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.DeleteResponse, err error) {
+	err = k.guard("Delete "+key, func() (e error) { r, e = k.KV.Delete(ctx, key, opts...); return e })
+	return r, err
+}
+
+func (k *crashingKV) Do(ctx context.Context, op clientv3.Op) (r clientv3.OpResponse, err error) {
+	err = k.guard("Do "+string(op.KeyBytes()), func() (e error) { r, e = k.KV.Do(ctx, op); return e })
+	return r, err
+}
+
+func (k *crashingKV) Txn(ctx context.Context) clientv3.Txn {
+	return &hookTxn{Txn: k.KV.Txn(ctx), around: k.guard}
+}
+
+func (k *crashingKV) log() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.calls...)
+}
+
+func TestCrashOnOneReplicaThenRetryOnAnotherChargesOnce(t *testing.T) {
+	cluster := etcdtest.Start(t)
+	cli := cluster.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
+	defer cancel()
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+	fund := func(prefix string) {
+		_, err := cli.Put(ctx, prefix+BalanceKey(alice), string(EncodeBalance(100_00)))
+		require.NoError(t, err)
+	}
+
+	watch := &crashingKV{KV: cli, survive: 1 << 30}
+	fund("/count/")
+	_, err := NewReplica(watch, "/count/").Charge(ctx, req)
+	require.NoError(t, err, "%s with nothing failing", describe(req))
+	calls := watch.log()
+
+	for k := range calls {
+		for _, applied := range []bool{false, true} {
+			where := fmt.Sprintf("after etcd call %d of %d", k, len(calls))
+			prefix := fmt.Sprintf("/after-%d/", k)
+			if applied {
+				where = fmt.Sprintf("during etcd call %d of %d, after etcd applied it", k+1, len(calls))
+				prefix = fmt.Sprintf("/during-%d/", k+1)
+			}
+			t.Run(strings.Trim(prefix, "/"), func(t *testing.T) {
+				fund(prefix)
+				crashing := &crashingKV{KV: cli, survive: k, appliedLast: applied}
+				_, _ = NewReplica(crashing, prefix).Charge(ctx, req) // replica A dies in here
+
+				_, err := NewReplica(cli, prefix).Charge(ctx, req) // the client retries on replica B
+				require.NoError(t, err, "replica A crashed %s; the retry on replica B must succeed", where)
+				resp, err := cli.Get(ctx, prefix+BalanceKey(alice))
+				require.NoError(t, err)
+				got, err := DecodeBalance(resp.Kvs[0].Value)
+				require.NoError(t, err)
+				assert.Equal(t, int64(90_00), got, lesson(
+					fmt.Sprintf("replica A crashed %s and the client retried on replica B: alice was charged %d times, want once.\nreplica A made these etcd calls:\n    %s",
+						where, timesCharged(100_00, got, 10_00), strings.Join(crashing.log(), "\n    ")),
+					"the new balance and the record of the key must be written in the same transaction; a replica can die between any two calls"))
+			})
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package idempotency
+
+// Part 4: keys are remembered for a retention window, then forgotten.
+// These tests run in testing/synctest bubbles: time.Now and time.Sleep use
+// a fake clock that jumps ahead whenever every goroutine is waiting, so
+// hours of traffic take milliseconds and always happen the same way.
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRetryWithinRetentionChargesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := fundedStore(t, map[string]int64{alice: 1_000_00})
+		svc := New(store, Config{Retention: time.Hour})
+		req := ChargeRequest{Key: "k1", Account: alice, Amount: 1_00}
+		first, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, describe(req))
+
+		// An hour of other payments, one a minute, so that any sweeping of
+		// old keys has every chance to run.
+		for i := 1; i < 60; i++ {
+			time.Sleep(time.Minute)
+			_, err := svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("other-%d", i), Account: alice, Amount: 1_00})
+			require.NoError(t, err)
+		}
+		time.Sleep(time.Minute - time.Second) // 59m59s after the first charge
+
+		again, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, "the retry 59m59s later")
+		requireSameReceipt(t, first, again, lesson(
+			"a retry 59m59s after the charge, within the one-hour retention, was charged as a new payment",
+			"a key is remembered for the whole retention window, measured from its charge; forgetting early breaks the promise to every client still retrying"))
+		assert.Equal(t, int64(1_000_00-60*1_00), balanceOf(t, store, alice), "60 payments, 60 charges")
+	})
+}
+
+func TestKeyIsForgottenWhenRetentionEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := fundedStore(t, map[string]int64{alice: 100_00})
+		svc := New(store, Config{Retention: time.Hour})
+		req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+		first, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, describe(req))
+
+		time.Sleep(time.Hour)
+		second, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, "the same request one hour later")
+		assert.False(t, second.Equal(first), lesson(
+			"one hour after the charge, with a one-hour retention, the same key still got the old receipt",
+			"a key is forgotten when its retention ends, so that the service remembers a bounded number of keys; a request after that is a new payment. That is why a client must give up long before the retention ends (part 5)"))
+		assert.Equal(t, int64(80_00), balanceOf(t, store, alice), "the request after the retention is charged as a new payment")
+	})
+}
+
+func TestStoreStaysBoundedUnderSteadyTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			retention = time.Hour
+			every     = 10 * time.Second
+			runFor    = 6 * time.Hour
+			window    = int(retention / every) // keys charged within one retention
+		)
+		store := fundedStore(t, map[string]int64{alice: 1 << 50})
+		svc := New(store, Config{Retention: retention})
+		peak := 0
+		for i := 0; i < int(runFor/every); i++ {
+			_, err := svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("k%d", i), Account: alice, Amount: 1})
+			require.NoError(t, err)
+			peak = max(peak, store.Len()-1) // everything but alice's balance
+			time.Sleep(every)
+		}
+		assert.LessOrEqual(t, peak, 2*window, lesson(
+			fmt.Sprintf("after %v of one charge every %v, the store held %d records at its peak; a %v retention needs about %d", runFor, every, peak, retention, window),
+			"expired keys must be deleted from the store, not only ignored. A service that keeps every key runs out of space sooner or later; sweep them at least once per retention window"))
+	})
+}
+
+func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			retention = 10 * time.Minute
+			every     = time.Second
+			warmUp    = 1500 // longer than the retention: memory has reached its steady size
+			measure   = 20000
+		)
+		store := fundedStore(t, map[string]int64{alice: 1 << 50})
+		svc := New(store, Config{Retention: retention})
+		charge := func(i int) {
+			_, err := svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("key-%08d", i), Account: alice, Amount: 1})
+			require.NoError(t, err)
+			time.Sleep(every)
+		}
+		for i := range warmUp {
+			charge(i)
+		}
+		before := heapInUse()
+		for i := range measure {
+			charge(warmUp + i)
+		}
+		grown := heapInUse() - before
+		// Without this the collector may free the service before the
+		// second measure, and a leak would go unseen.
+		runtime.KeepAlive(svc)
+		perCharge := grown / measure
+		assert.Less(t, perCharge, int64(50), lesson(
+			fmt.Sprintf("over %d more charges with a %v retention (about %d live keys), the heap grew by %.1f MB, %d bytes per charge", measure, retention, int(retention/every), float64(grown)/(1<<20), perCharge),
+			"once a key has expired, nothing about it may stay in memory: a map of keys in flight, or of locks, needs its entries deleted when they are done, or the service runs out of memory however large its machine"))
+	})
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}

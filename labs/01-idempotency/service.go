@@ -1,0 +1,91 @@
+package idempotency
+
+// The payment service: parts 1 to 4.
+//
+//	s := New(store, Config{Retention: 24 * time.Hour})
+//	receipt, err := s.Charge(ctx, ChargeRequest{Key: k, Account: "alice", Amount: 500})
+//
+// Charge debits an account at most once per idempotency key, and answers
+// every retry with the receipt of the first attempt. What the service must
+// remember lives in its Store (store.go); a restarted service is a new
+// Service over the same store.
+//
+// The article this workbook starts from suggests:
+//
+//	def process_order(request_id, user_id, amount):
+//	    if not check_request_id(request_id):   # Ensure uniqueness
+//	        raise DuplicateRequestError
+//	    deduct_user_balance(user_id, amount)
+//	    log_transaction(request_id, user_id, amount)
+//
+// It is a fine start for part 1 (though a retry deserves its receipt, not
+// an error) and it is wrong in two ways that parts 2 and 3 make you find.
+
+import (
+	"context"
+	"time"
+)
+
+// DefaultRetention is how long a key is remembered when Config says nothing.
+// Stripe, for one, keeps keys for 24 hours.
+const DefaultRetention = 24 * time.Hour
+
+// Config tunes a Service.
+type Config struct {
+	// Retention is how long the service remembers a key (part 4). Zero
+	// means DefaultRetention.
+	Retention time.Duration
+}
+
+// Service charges accounts. It is safe for concurrent use.
+type Service struct {
+	store     Store
+	retention time.Duration
+
+	// TODO(part 2): whatever you need so that concurrent requests cannot
+	// both charge: duplicates of one key, and charges to one account.
+}
+
+// New returns a service that keeps its state in store. It is also how a
+// crashed service restarts: New on the same store must carry on where the
+// old service stopped (part 3).
+func New(store Store, cfg Config) *Service {
+	retention := cfg.Retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	return &Service{store: store, retention: retention}
+}
+
+// Charge debits req.Amount from req.Account, once per req.Key.
+//
+//   - A request that is not valid fails with ErrInvalidRequest
+//     (req.Validate does the check).
+//   - A new key debits the account and stores the receipt with the key.
+//     If the balance is too low, it fails with ErrInsufficientFunds and
+//     nothing is stored: nothing happened, so there is nothing to remember.
+//   - A key seen before, with the same account and amount, returns the
+//     stored receipt and changes nothing.
+//   - A key seen before with a different account or amount fails with
+//     ErrKeyReused and changes nothing.
+func (s *Service) Charge(ctx context.Context, req ChargeRequest) (Receipt, error) {
+	// TODO(part 1): look the key up in the store; if it is new, read the
+	// balance, debit it, and store the new balance and the receipt. The
+	// receipt must come back from the store exactly as it went in, so pick
+	// an encoding (encoding/json does it) and a key prefix for your records
+	// that is not BalancePrefix.
+	//
+	// TODO(part 2): many goroutines may call Charge at once, some with the
+	// same key, some for the same account. Only one of them may charge; the
+	// duplicates wait for it and get its receipt. Charges for different
+	// accounts must not wait for each other.
+	//
+	// TODO(part 3): the process can crash between any two store operations.
+	// Make sure no crash point can leave the debit without the record of the
+	// key, or the record without the debit.
+	//
+	// TODO(part 4): a key is remembered for s.retention after its charge,
+	// then forgotten: a retry after that is a new charge. Delete expired
+	// records as you go, so the store does not grow without bound.
+	return Receipt{}, notImplemented("Service.Charge in service.go")
+}
