@@ -27,7 +27,7 @@ func (p *Printer) Outcome(o *grade.Outcome, verbose bool) {
 		p.printf("%s\n", indent(o.Build.Output, "  "))
 		return
 	}
-	race := ""
+	race := ", race detector off"
 	if o.Race {
 		race = ", race detector on"
 	}
@@ -101,9 +101,11 @@ func headAndTail(lines []string, n int) []string {
 	return append(out, lines[len(lines)-tail:]...)
 }
 
+// testify prints a failure as aligned fields: "\tLabel:   \tvalue", and
+// "\t         \tmore" for each further line of the same field.
 var (
-	testifyNoise = regexp.MustCompile(`^\s*(Error Trace|Test):\s`)
-	continuation = regexp.MustCompile(`^\s*\t\s*\S`) // testify's aligned continuation of a field
+	testifyField    = regexp.MustCompile(`^\s*\t([A-Z][A-Za-z ]*):\s*\t`)
+	testifyMoreLine = regexp.MustCompile(`^\s*\t\s*\t`)
 )
 
 // Tidy makes a test's output easier to read: the common indentation goes,
@@ -113,14 +115,14 @@ func Tidy(lines []string) []string {
 	var out []string
 	skipping := false
 	for _, l := range lines {
-		if testifyNoise.MatchString(l) {
-			skipping = true
+		if m := testifyField.FindStringSubmatch(l); m != nil {
+			skipping = m[1] == "Error Trace" || m[1] == "Test"
+		} else if !testifyMoreLine.MatchString(l) {
+			skipping = false
+		}
+		if skipping {
 			continue
 		}
-		if skipping && continuation.MatchString(l) && !strings.Contains(l, ":\t") {
-			continue
-		}
-		skipping = false
 		out = append(out, strings.ReplaceAll(l, "\t", "    "))
 	}
 	return dedent(out)
@@ -183,7 +185,7 @@ func (p *Printer) Check(c *verify.Check) {
 		status = p.st.bad.Render("FAIL")
 	}
 	elapsed := ""
-	if c.Elapsed > 0 {
+	if c.Elapsed >= 50*time.Millisecond {
 		elapsed = p.st.dim.Render(" " + c.Elapsed.Round(100*time.Millisecond).String())
 	}
 	p.printf("  %s %s %s%s\n", pad(status, 5), pad(c.Name, 28), c.Summary, elapsed)

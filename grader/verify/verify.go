@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -101,6 +102,8 @@ func (v *Verifier) Lab(ctx context.Context, lab *catalog.Lab) []*Check {
 		}})
 	}
 
+	jobs = append(jobs, job{emit.add(&Check{Lab: lab, Name: "coverage"}), func(c *Check) { coverage(lab, wrongs, c) }})
+
 	workers := v.Options.Parallel
 	if workers <= 0 {
 		workers = 2
@@ -122,6 +125,19 @@ func (v *Verifier) Lab(ctx context.Context, lab *catalog.Lab) []*Check {
 	}
 	wg.Wait()
 	return emit.checks
+}
+
+// coverage checks that every part has a wrong solution to catch: a part
+// no mistake has been tried on has tests nobody has seen fail for a reason.
+func coverage(lab *catalog.Lab, wrongs []*Wrong, c *Check) {
+	for _, p := range lab.Parts {
+		if !slices.ContainsFunc(wrongs, func(w *Wrong) bool { return w.Part == p.Number }) {
+			c.Problems = append(c.Problems, fmt.Sprintf("part %d has no wrong solution: add solutions/%s/wrong/NAME.patch with a mistake its tests must catch", p.Number, lab.Name))
+		}
+	}
+	if len(c.Problems) == 0 {
+		c.Summary = "every part has a wrong solution to catch"
+	}
 }
 
 // static checks what needs no build: solution files, fixtures, shipped copy.

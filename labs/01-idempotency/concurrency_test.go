@@ -35,7 +35,9 @@ func TestConcurrentDuplicatesChargeOnce(t *testing.T) {
 		fmt.Sprintf("%d requests with one key arrived together and alice was charged %d times", n, timesCharged(100_00, got, 10_00)),
 		"one key, one charge, even when the duplicates arrive at the same moment. If each request checks the store and then writes, all of them pass the check before any writes; the check and the write must not be separable"))
 	for i := range n {
-		requireSameReceipt(t, receipts[0], receipts[i], fmt.Sprintf("duplicate %d of %d got a different receipt", i+1, n))
+		requireSameReceipt(t, receipts[0], receipts[i], lesson(
+			fmt.Sprintf("duplicate %d of %d got a receipt of its own, made at another moment: it was charged again instead of being answered with the first one's receipt", i+1, n),
+			"one key, one charge: a duplicate that arrives while the first is in progress waits for it, then returns its receipt"))
 	}
 }
 
