@@ -122,7 +122,7 @@ func ParseManifest(data []byte, dir, rel string) (*Manifest, error) {
 		return &ManifestError{File: rel, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	if keys := md.Undecoded(); len(keys) > 0 {
-		return nil, bad(keys[0].String(), "unknown field (known: title, tagline, stubs, timeout, race, [[part]] with title, points, file, tests, timeout, hints)")
+		return nil, bad(unknownField(data, keys[0]), "unknown field (known: title, tagline, stubs, timeout, race, [[part]] with title, points, file, tests, timeout, hints)")
 	}
 
 	m := &Manifest{Title: strings.TrimSpace(raw.Title), Tagline: strings.TrimSpace(raw.Tagline), Race: raw.Race}
@@ -210,4 +210,21 @@ func parseTimeout(s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a positive duration like \"90s\" or \"2m\"", s)
 	}
 	return d, nil
+}
+
+// unknownField names an unknown key the way other errors name fields: a key
+// of a [[part]] table as "part N: key".
+func unknownField(data []byte, key toml.Key) string {
+	if len(key) != 2 || key[0] != "part" {
+		return key.String()
+	}
+	var parts struct{ Part []map[string]any }
+	if _, err := toml.Decode(string(data), &parts); err == nil {
+		for i, p := range parts.Part {
+			if _, ok := p[key[1]]; ok {
+				return fmt.Sprintf("part %d: %s", i+1, key[1])
+			}
+		}
+	}
+	return key.String()
 }

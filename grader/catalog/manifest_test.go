@@ -101,7 +101,7 @@ func TestBrokenManifestIsReportedWithFileAndField(t *testing.T) {
 		{"syntax error", `race = true`, `race = `, "", "line 6"},
 		{"wrong type", `points = 10`, `points = 1.5`, "", "points"},
 		{"unknown top-level field", `race = true`, "race = true\nrcae = false", "rcae", "unknown field"},
-		{"unknown part field", `points = 10`, "points = 10\nscore = 3", "part.score", "unknown field"},
+		{"unknown part field", `points = 10`, "points = 10\nscore = 3", "part 1: score", "unknown field"},
 		{"missing title", `title = "Alpha"`, ``, "title", "missing"},
 		{"blank title", `title = "Alpha"`, `title = "   "`, "title", "missing"},
 		{"bad timeout", `timeout = "90s"`, `timeout = "soon"`, "timeout", `"soon" is not a positive duration`},

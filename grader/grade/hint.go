@@ -40,13 +40,18 @@ func (g *Grader) NextHint(lab *catalog.Lab, part int) (*Hint, []string, error) {
 			return nil, notices, fmt.Errorf("every part of lab %s has passed; name a part to see its hints, e.g. grader hint %02d 1", lab.ID(), lab.Number)
 		}
 	}
-	book, _, _ := g.Progress.Load()
-	n := book.Peek(lab.Name).HintsSeen(p.Number) + 1
-	if n > len(p.Hints) {
-		n = len(p.Hints)
-	}
-	_, err := g.Progress.Update(func(b *progress.Book) { b.Lab(lab.Name).SawHint(p.Number, n) })
+	next := func(b *progress.Book) int { return min(b.Peek(lab.Name).HintsSeen(p.Number)+1, len(p.Hints)) }
+	var n int
+	more, err := g.Progress.Update(func(b *progress.Book) {
+		n = next(b)
+		b.Lab(lab.Name).SawHint(p.Number, n)
+	})
+	notices = append(notices, more...)
 	if err != nil {
+		// The hint cannot be remembered; show the one after those recorded.
+		book, more, _ := g.Progress.Load()
+		notices = append(notices, more...)
+		n = next(book)
 		notices = append(notices, err.Error()+"; the hint will be shown again next time")
 	}
 	return &Hint{Lab: lab, Part: p, Number: n, Last: n == len(p.Hints), Text: p.Hints[n-1]}, notices, nil

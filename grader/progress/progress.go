@@ -134,8 +134,21 @@ const LockTimeout = 10 * time.Second
 // file is moved aside (to progress.json.damaged-TIME) and reported in the
 // notices; the grader goes on with an empty book rather than failing.
 func (s *Store) Load() (*Book, []string, error) {
-	b, notice, err := s.load(false)
-	return b, notice, err
+	b, problem, err := s.read(false)
+	if newer, ok := err.(*newerError); ok {
+		return b, []string{newer.Error()}, nil
+	}
+	if err != nil || problem == "" {
+		return b, nil, err
+	}
+	// Moving the file aside changes it, so it happens under the lock, as
+	// in Update: another grader may be replacing the damaged file right now.
+	unlock, err := s.lock()
+	if err != nil {
+		return b, []string{fmt.Sprintf("progress file %s is damaged: %s; left in place (%v)", s.Path(), problem, err)}, nil
+	}
+	defer unlock()
+	return s.loadLocked(false)
 }
 
 // Update applies change to the latest progress and writes it back atomically,
@@ -144,19 +157,13 @@ func (s *Store) Update(change func(*Book)) ([]string, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot record progress: %w", err)
 	}
-	lock := flock.New(filepath.Join(s.dir, "progress.lock"))
-	ctx, cancel := context.WithTimeout(context.Background(), LockTimeout)
-	defer cancel()
-	ok, err := lock.TryLockContext(ctx, 20*time.Millisecond)
-	if err != nil || !ok {
-		if err == nil {
-			err = ctx.Err()
-		}
-		return nil, fmt.Errorf("cannot record progress: another grader holds %s: %w", lock.Path(), err)
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, fmt.Errorf("cannot record progress: %w", err)
 	}
-	defer lock.Unlock()
+	defer unlock()
 
-	b, notices, err := s.load(true)
+	b, notices, err := s.loadLocked(true)
 	if err != nil {
 		return notices, err
 	}
@@ -168,39 +175,84 @@ func (s *Store) Update(change func(*Book)) ([]string, error) {
 	return notices, nil
 }
 
-func (s *Store) load(forWrite bool) (*Book, []string, error) {
+// lock takes the lock that graders hold while they change the progress file.
+func (s *Store) lock() (unlock func(), err error) {
+	lock := flock.New(filepath.Join(s.dir, "progress.lock"))
+	ctx, cancel := context.WithTimeout(context.Background(), LockTimeout)
+	defer cancel()
+	ok, err := lock.TryLockContext(ctx, 20*time.Millisecond)
+	if err != nil || !ok {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("another grader holds %s: %w", lock.Path(), err)
+	}
+	return func() { lock.Unlock() }, nil
+}
+
+// read reads and decodes the progress file. problem says why a file that
+// exists cannot be used; it is empty for a good or a missing file.
+func (s *Store) read(forWrite bool) (b *Book, problem string, err error) {
 	data, err := os.ReadFile(s.Path())
 	if errors.Is(err, os.ErrNotExist) {
-		return &Book{Version: Version}, nil, nil
+		return &Book{Version: Version}, "", nil
 	}
 	if err != nil {
-		return &Book{Version: Version}, nil, fmt.Errorf("read progress: %w", err)
+		return &Book{Version: Version}, "", fmt.Errorf("read progress: %w", err)
 	}
-	var b Book
-	problem := ""
-	if err := json.Unmarshal(data, &b); err != nil {
-		problem = "it is not valid JSON (" + err.Error() + ")"
-	} else if b.Version > Version {
+	b = &Book{}
+	if err := json.Unmarshal(data, b); err != nil {
+		return &Book{Version: Version}, "it is not valid JSON (" + err.Error() + ")", nil
+	}
+	if b.Version > Version {
 		// Written by a newer grader: keep it as it is, never overwrite it.
 		err := fmt.Errorf("%s has format %d, newer than this grader understands (%d); update the workbook", s.Path(), b.Version, Version)
 		if forWrite {
-			return nil, nil, err
+			return nil, "", err
 		}
-		return &Book{Version: Version}, []string{err.Error()}, nil
-	} else if b.Version < 1 {
-		problem = "it has no valid version"
+		return &Book{Version: Version}, "", &newerError{err}
 	}
-	if problem == "" {
-		return &b, nil, nil
+	if b.Version < 1 {
+		return &Book{Version: Version}, "it has no valid version", nil
 	}
-	aside := s.Path() + ".damaged-" + s.now().UTC().Format("20060102T150405Z")
+	return b, "", nil
+}
+
+// newerError is a progress file from a newer grader: Load reports it as a
+// notice and goes on with an empty book.
+type newerError struct{ error }
+
+// loadLocked reads the progress file with the lock held, moving a damaged
+// file aside.
+func (s *Store) loadLocked(forWrite bool) (*Book, []string, error) {
+	b, problem, err := s.read(forWrite)
+	if newer, ok := err.(*newerError); ok {
+		return b, []string{newer.Error()}, nil
+	}
+	if err != nil || problem == "" {
+		return b, nil, err
+	}
 	notice := fmt.Sprintf("progress file %s was damaged: %s; ", s.Path(), problem)
-	if err := os.Rename(s.Path(), aside); err != nil {
+	aside, err := s.setAside()
+	if err != nil {
 		notice += "it could not be moved aside (" + err.Error() + "), so progress starts empty"
 	} else {
 		notice += "moved it to " + aside + " and started a fresh one"
 	}
-	return &Book{Version: Version}, []string{notice}, nil
+	return b, []string{notice}, nil
+}
+
+// setAside renames the progress file to a name no earlier damaged copy has.
+func (s *Store) setAside() (string, error) {
+	base := s.Path() + ".damaged-" + s.now().UTC().Format("20060102T150405Z")
+	aside := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s-%d", base, i)
+	}
+	return aside, os.Rename(s.Path(), aside)
 }
 
 func writeAtomic(path string, v any) error {

@@ -127,6 +127,22 @@ func TestDamagedProgressIsSetAsideAndReported(t *testing.T) {
 	assert.Equal(t, Passed, b.Peek("01-alpha").Part(1).Last)
 }
 
+func TestDamageTwiceInOneSecondKeepsBothCopies(t *testing.T) {
+	s := fixedStore(t.TempDir()) // the clock never moves
+	for _, damaged := range []string{"first damage", "second damage"} {
+		require.NoError(t, os.WriteFile(s.Path(), []byte(damaged), 0o644))
+		_, notices, err := s.Load()
+		require.NoError(t, err)
+		require.Len(t, notices, 1)
+	}
+	first, err := os.ReadFile(s.Path() + ".damaged-20260301T100000Z")
+	require.NoError(t, err)
+	second, err := os.ReadFile(s.Path() + ".damaged-20260301T100000Z-2")
+	require.NoError(t, err)
+	assert.Equal(t, "first damage", string(first), "an earlier damaged copy must not be overwritten")
+	assert.Equal(t, "second damage", string(second))
+}
+
 func TestUpdateSetsDamagedProgressAsideAndRecords(t *testing.T) {
 	s := fixedStore(t.TempDir())
 	require.NoError(t, os.WriteFile(s.Path(), []byte("garbage"), 0o644))

@@ -55,17 +55,20 @@ func Files(w *catalog.Workbook, lab *catalog.Lab) (map[string][]byte, error) {
 
 // OnDisk returns the lab's Go files as they are now.
 func OnDisk(lab *catalog.Lab) (map[string][]byte, error) {
-	matches, err := filepath.Glob(filepath.Join(lab.Dir, "*.go"))
+	entries, err := os.ReadDir(lab.Dir)
 	if err != nil {
 		return nil, err
 	}
 	files := map[string][]byte{}
-	for _, m := range matches {
-		data, err := os.ReadFile(m)
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(lab.Dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
-		files[filepath.Base(m)] = data
+		files[e.Name()] = data
 	}
 	return files, nil
 }
@@ -80,10 +83,22 @@ func Write(w *catalog.Workbook, lab *catalog.Lab) error {
 	for _, name := range sortedNames(files) {
 		ar.Files = append(ar.Files, txtar.File{Name: name, Data: files[name]})
 	}
+	data := txtar.Format(ar)
+	// txtar cannot hold every file exactly: refuse rather than ship a copy
+	// that reset would restore wrong.
+	back := txtar.Parse(data)
+	if len(back.Files) != len(files) {
+		return fmt.Errorf("cannot ship %s: a file has a line of the form \"-- name --\", which the shipped archive cannot hold", lab.RelDir)
+	}
+	for _, f := range back.Files {
+		if !bytes.Equal(f.Data, files[f.Name]) {
+			return fmt.Errorf("cannot ship %s/%s: it must end with a newline and have no line of the form \"-- name --\" (gofmt fixes the first)", lab.RelDir, f.Name)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(Path(w, lab)), 0o755); err != nil {
 		return err
 	}
-	return renameio.WriteFile(Path(w, lab), txtar.Format(ar), 0o644)
+	return renameio.WriteFile(Path(w, lab), data, 0o644)
 }
 
 // Stale lists how the lab's files on disk differ from its shipped copy, one

@@ -175,3 +175,29 @@ func TestIsTestRecognisesTestFiles(t *testing.T) {
 	assert.False(t, shipped.IsTest("test.go"))
 	assert.False(t, shipped.IsTest("alpha_test.go.orig"))
 }
+
+func TestWriteRefusesFilesTheArchiveCannotHoldExactly(t *testing.T) {
+	for name, content := range map[string]string{
+		"no final newline":  "package alpha\n\nfunc F() {}",
+		"txtar header line": "package alpha\n\nconst fixture = `\n-- other.go --\n`\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			w, lab := newLab(t)
+			writeLabFile(t, lab, "odd.go", content)
+			err := shipped.Write(w, lab)
+			require.Error(t, err, "a copy that reads back differently must not be shipped")
+			assert.Contains(t, err.Error(), "cannot ship")
+			assert.NoFileExists(t, shipped.Path(w, lab))
+		})
+	}
+}
+
+func TestOnDiskWorksInAFolderWithGlobCharacters(t *testing.T) {
+	_, lab := newLab(t)
+	odd := filepath.Join(t.TempDir(), "wb[1]*?")
+	require.NoError(t, os.Rename(lab.Dir, odd))
+	lab.Dir = odd
+	files, err := shipped.OnDisk(lab)
+	require.NoError(t, err)
+	assert.Contains(t, files, "alpha.go")
+}
