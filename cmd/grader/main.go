@@ -189,6 +189,17 @@ func (c *cli) open() (*grade.Grader, int) {
 }
 
 // lab resolves a lab name; an unknown one is a usage error listing the labs.
+// openLab opens the workbook and finds a lab in it; on failure it has said
+// why and returns the exit code.
+func (c *cli) openLab(name string) (*grade.Grader, *catalog.Lab, int) {
+	g, code := c.open()
+	if g == nil {
+		return nil, nil, code
+	}
+	lab, code := c.lab(g, name)
+	return g, lab, code
+}
+
 func (c *cli) lab(g *grade.Grader, name string) (*catalog.Lab, int) {
 	lab, err := g.Catalog.Find(name, c.cwd)
 	if err != nil {
@@ -264,11 +275,7 @@ func (c *cli) test(args []string) int {
 	if len(pos) == 0 {
 		return c.usageError("test", "name a lab, e.g. grader test 01")
 	}
-	g, code := c.open()
-	if g == nil {
-		return code
-	}
-	lab, code := c.lab(g, pos[0])
+	g, lab, code := c.openLab(pos[0])
 	if lab == nil {
 		return code
 	}
@@ -313,11 +320,7 @@ func (c *cli) hint(args []string) int {
 	if len(pos) == 0 || len(pos) > 2 {
 		return c.usageError("hint", "name a lab and optionally a part, e.g. grader hint 01 2")
 	}
-	g, code := c.open()
-	if g == nil {
-		return code
-	}
-	lab, code := c.lab(g, pos[0])
+	g, lab, code := c.openLab(pos[0])
 	if lab == nil {
 		return code
 	}
@@ -347,11 +350,7 @@ func (c *cli) reset(args []string) int {
 	if len(pos) != 1 {
 		return c.usageError("reset", "name one lab, e.g. grader reset 01")
 	}
-	g, code := c.open()
-	if g == nil {
-		return code
-	}
-	lab, code := c.lab(g, pos[0])
+	g, lab, code := c.openLab(pos[0])
 	if lab == nil {
 		return code
 	}

@@ -76,6 +76,27 @@ func failUntil(failures int) func(context.Context, int, ChargeRequest) (Receipt,
 	}
 }
 
+// chargeFromManyClients makes n clients charge 1 cent at once, client i
+// from account "acct-i" with a deadline, and returns their errors. Each
+// client has its own random source, derived from the test's seed.
+func chargeFromManyClients(t *testing.T, server Charger, policy RetryPolicy, n int, deadline time.Duration) []error {
+	seed := seeds.For(t)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := NewClient(server, policy, rand.New(rand.NewPCG(seed, uint64(i))))
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			_, errs[i] = c.Charge(ctx, fmt.Sprintf("acct-%d", i), 1)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
 func TestClientUsesOneKeyForAllAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		server := newScriptedServer(failUntil(3))
@@ -124,20 +145,7 @@ func TestClientBackoffIsExponentialWithFullJitter(t *testing.T) {
 		const clients, retries = 400, 6
 		policy := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, AttemptTimeout: time.Second}
 		server := newScriptedServer(failUntil(retries))
-		seed := seeds.For(t)
-		var wg sync.WaitGroup
-		errs := make([]error, clients)
-		for i := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := NewClient(server, policy, rand.New(rand.NewPCG(seed, uint64(i))))
-				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-				defer cancel()
-				_, errs[i] = c.Charge(ctx, fmt.Sprintf("acct-%d", i), 1)
-			}()
-		}
-		wg.Wait()
+		errs := chargeFromManyClients(t, server, policy, clients, time.Hour)
 		for i, err := range errs {
 			require.NoError(t, err, lesson(fmt.Sprintf("client %d: the server failed %d times, then answered; the payment failed", i, retries),
 				"ErrUnavailable is worth retrying, and an hour is long enough for many retries"))
@@ -193,20 +201,7 @@ func TestClientRetriesOfManyClientsSpreadOut(t *testing.T) {
 			return okReceipt(req), nil
 		})
 		policy := RetryPolicy{BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second, AttemptTimeout: time.Second}
-		seed := seeds.For(t)
-		var wg sync.WaitGroup
-		errs := make([]error, clients)
-		for i := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := NewClient(server, policy, rand.New(rand.NewPCG(seed, uint64(i))))
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				_, errs[i] = c.Charge(ctx, fmt.Sprintf("acct-%d", i), 1)
-			}()
-		}
-		wg.Wait()
+		errs := chargeFromManyClients(t, server, policy, clients, time.Minute)
 
 		buckets := map[time.Duration]int{}
 		for _, a := range server.arrivals {
