@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/distlings/distlings/grader/grade"
 	"github.com/distlings/distlings/grader/run"
 	"github.com/distlings/distlings/grader/verify"
@@ -157,7 +159,8 @@ func dedent(lines []string) []string {
 func (p *Printer) Hint(h *grade.Hint) {
 	p.printf("%s  part %d, %q: hint %d of %d\n\n", p.st.title.Render(fmt.Sprintf("lab %02d %s", h.Lab.Number, h.Lab.Slug)),
 		h.Part.Number, h.Part.Title, h.Number, len(h.Part.Hints))
-	p.printf("%s\n", indent(strings.Split(strings.TrimSpace(h.Text), "\n"), "  "))
+	// Hints are written as one line per paragraph; wrap them to read.
+	p.printf("%s\n", indent(strings.Split(ansi.Wordwrap(strings.TrimSpace(h.Text), 76, ""), "\n"), "  "))
 	if h.Last {
 		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("That is the last hint; the guide's \"Common mistakes\" section is next: %s/README.md", h.Lab.RelDir)))
 	} else {
