@@ -95,6 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.help(stderr)
 		return exitUsage
 	}
+	for _, a := range rest {
+		if a == "-h" || a == "-help" || a == "--help" {
+			c.commandHelp(cmd)
+			return exitOK
+		}
+	}
 	return cmd.run(c, rest)
 }
 
@@ -131,7 +137,8 @@ LAB is a lab's number (1 or 01), its name (idempotency) or its folder
 
 func (c *cli) commandHelp(cmd *command) {
 	fmt.Fprintf(c.stdout, "Usage: grader %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
-	if cmd.name == "test" {
+	switch cmd.name {
+	case "test":
 		fmt.Fprint(c.stdout, `
 Flags:
   -v          list passing tests and show failing output in full
@@ -140,6 +147,18 @@ Flags:
 
 Exit status: 0 when every part that ran passed, 1 when some failed,
 2 for bad usage (an unknown lab, a broken manifest).
+`)
+	case "verify":
+		fmt.Fprint(c.stdout, `
+Checks that every part's tests fail on the stub and pass on the solution,
+that every wrong solution in solutions/NN-name/wrong/ is caught, and that
+the shipped copy is up to date. Without LAB, every lab.
+
+Flags:
+  -no-race    do not use the race detector
+  -j N        builds and runs at once (default 2)
+
+Exit status: 0 when every check passed, 1 when some failed, 2 for bad usage.
 `)
 	}
 }

@@ -26,7 +26,11 @@ func (p *Printer) Outcome(o *grade.Outcome, verbose bool) {
 	p.Notices(o.Notices)
 	if !o.Build.OK {
 		p.printf("\n%s the lab does not compile, so no part could run:\n", p.st.bad.Render("BUILD FAILED"))
-		p.printf("%s\n", indent(o.Build.Output, "  "))
+		p.printf("%s\n\n", strings.TrimRight(indent(o.Build.Output, "  "), "\n "))
+		for _, pr := range o.Parts {
+			p.printf("%s part %d  %s %s\n", pad(p.st.bad.Render("NO BUILD"), 8), pr.Part.Number, pad(cut(pr.Part.Title, 46), 46),
+				p.st.dim.Render(fmt.Sprintf("0/%d  did not build", pr.Part.Points)))
+		}
 		return
 	}
 	race := ", race detector off"
