@@ -2,7 +2,9 @@ package grade
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -45,23 +47,11 @@ func (g *Grader) Reset(lab *catalog.Lab) (*Reset, error) {
 	if len(changed) == 0 {
 		return res, nil
 	}
-	backup := filepath.Join(g.Workbook.StateDir(), "backups", lab.Name, g.Now().Format("20060102-150405.000"))
-	if err := os.MkdirAll(backup, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot reset lab %s: no place for a backup of your files: %w", lab.ID(), err)
+	backup, err := g.backUp(lab, changed)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reset lab %s: %w", lab.ID(), err)
 	}
-	for _, name := range changed {
-		data, err := os.ReadFile(filepath.Join(lab.Dir, name))
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot reset lab %s: %w", lab.ID(), err)
-		}
-		if err := os.WriteFile(filepath.Join(backup, name), data, 0o644); err != nil {
-			return nil, fmt.Errorf("cannot reset lab %s: back up %s: %w", lab.ID(), name, err)
-		}
-	}
-	res.Backup = g.Workbook.Rel(backup)
+	res.Backup = backup
 	for _, name := range changed {
 		if err := renameio.WriteFile(filepath.Join(lab.Dir, name), files[name], 0o644); err != nil {
 			return res, fmt.Errorf("reset lab %s: write %s: %w (your version is in %s)", lab.ID(), name, err, res.Backup)
@@ -69,4 +59,45 @@ func (g *Grader) Reset(lab *catalog.Lab) (*Reset, error) {
 		res.Restored = append(res.Restored, lab.RelDir+"/"+name)
 	}
 	return res, nil
+}
+
+// backUp copies the learner's versions of files into a new folder under
+// .grader/backups and returns its path, or "" when none of the files exists.
+func (g *Grader) backUp(lab *catalog.Lab, names []string) (string, error) {
+	saved := map[string][]byte{}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(lab.Dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted by the learner: nothing to keep
+		}
+		if err != nil {
+			return "", err
+		}
+		saved[name] = data
+	}
+	if len(saved) == 0 {
+		return "", nil
+	}
+	base := filepath.Join(g.Workbook.StateDir(), "backups", lab.Name, g.Now().Format("20060102-150405.000"))
+	dir := base
+	// A new folder every time: an earlier backup is never written over.
+	for i := 2; ; i++ {
+		err := os.MkdirAll(filepath.Dir(dir), 0o755)
+		if err == nil {
+			err = os.Mkdir(dir, 0o755)
+		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("no place for a backup of your files: %w", err)
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+	for name, data := range saved {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return "", fmt.Errorf("back up %s: %w", name, err)
+		}
+	}
+	return g.Workbook.Rel(dir), nil
 }

@@ -182,7 +182,9 @@ func (p *Printer) Reset(labID string, r *grade.Reset) {
 	for _, f := range r.Restored {
 		p.printf("  %s\n", f)
 	}
-	p.printf("Your versions are saved in %s\n", r.Backup)
+	if r.Backup != "" {
+		p.printf("Your versions are saved in %s\n", r.Backup)
+	}
 }
 
 // Check prints one verification check.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 )
@@ -33,6 +34,7 @@ type Wrong struct {
 	Part     int
 	CaughtBy []string // tests that must fail; empty means any test of Part
 	files    []*gitdiff.File
+	git      bool // git diffs name files without the a/ and b/ prefixes
 }
 
 // LoadWrong reads every wrong-solution fixture of a lab's solutions folder.
@@ -57,30 +59,34 @@ func readWrong(path string) (*Wrong, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Errors name the file as solutions/NN-name/wrong/NAME.patch.
+	shown := filepath.Join(filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(path)))),
+		filepath.Base(filepath.Dir(filepath.Dir(path))), "wrong", filepath.Base(path))
 	files, preamble, err := gitdiff.Parse(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: no diff after the headers", path)
+		return nil, fmt.Errorf("%s: no diff after the headers", shown)
 	}
 	hdr, err := textproto.NewReader(bufio.NewReader(strings.NewReader(strings.TrimSpace(preamble) + "\n\n"))).ReadMIMEHeader()
 	if err != nil {
-		return nil, fmt.Errorf("%s: headers: %w", path, err)
+		return nil, fmt.Errorf("%s: headers: %w", shown, err)
 	}
 	w := &Wrong{
 		Name:    strings.TrimSuffix(filepath.Base(path), ".patch"),
 		Path:    path,
 		Mistake: strings.Join(strings.Fields(hdr.Get("Mistake")), " "),
 		files:   files,
+		git:     bytes.Contains(data, []byte("\ndiff --git ")) || bytes.HasPrefix(data, []byte("diff --git ")),
 	}
 	if w.Mistake == "" {
-		return nil, fmt.Errorf("%s: no Mistake: header saying what the learner got wrong", path)
+		return nil, fmt.Errorf("%s: no Mistake: header saying what the learner got wrong", shown)
 	}
 	if w.Part, err = strconv.Atoi(strings.TrimSpace(hdr.Get("Part"))); err != nil || w.Part < 1 {
-		return nil, fmt.Errorf("%s: Part: header must be the number of the part that catches it", path)
+		return nil, fmt.Errorf("%s: Part: header must be the number of the part that catches it", shown)
 	}
-	w.CaughtBy = strings.FieldsFunc(hdr.Get("Caught-By"), func(r rune) bool { return r == ',' || r == ' ' })
+	w.CaughtBy = strings.FieldsFunc(hdr.Get("Caught-By"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	return w, nil
 }
 
@@ -89,10 +95,16 @@ func readWrong(path string) (*Wrong, error) {
 func (w *Wrong) Apply(solutionDir, dir string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, f := range w.files {
+		if f.IsDelete || f.IsRename || f.IsCopy {
+			return nil, fmt.Errorf("%s: a fixture may change or add files, not delete, rename or copy them", filepath.Base(w.Path))
+		}
 		// Plain unified diffs keep their a/ and b/ prefixes; git diffs do not.
-		name := strings.TrimPrefix(f.NewName, "b/")
-		if name == "" || f.IsDelete {
-			return nil, fmt.Errorf("%s: a fixture may change or add files, not delete them", filepath.Base(w.Path))
+		name := f.NewName
+		if !w.git {
+			name = strings.TrimPrefix(name, "b/")
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%s: a diff without a file name", filepath.Base(w.Path))
 		}
 		var src []byte
 		if !f.IsNew {
