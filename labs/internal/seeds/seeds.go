@@ -28,31 +28,79 @@ var announced sync.Map
 // printed, with a replay command, if the test fails.
 func For(t testing.TB) uint64 {
 	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		if env := os.Getenv("DISTLINGS_SEED"); env != "" {
-			v, err := strconv.ParseUint(env, 10, 64)
-			if err != nil {
-				t.Fatalf("DISTLINGS_SEED=%q is not a whole number", env)
+	seed, _ := fixedSeed(t)
+	Use(t, seed)
+	return seed
+}
+
+// fixedSeed is the seed given with -seed or DISTLINGS_SEED (only is true),
+// or else one derived from the test's name.
+func fixedSeed(t testing.TB) (seed uint64, only bool) {
+	t.Helper()
+	if *seedFlag != 0 {
+		return *seedFlag, true
+	}
+	if env := os.Getenv("DISTLINGS_SEED"); env != "" {
+		v, err := strconv.ParseUint(env, 10, 64)
+		if err != nil || v == 0 {
+			t.Fatalf("DISTLINGS_SEED=%q is not a positive whole number", env)
+		}
+		return v, true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(t.Name()))
+	return h.Sum64()%1_000_000 + 1, false // short enough to type
+}
+
+// Use arranges for seed to be printed, with the commands that replay it, if
+// the test fails. A test is told its seed once, however often it asks.
+func Use(t testing.TB, seed uint64) {
+	if _, seen := announced.LoadOrStore(t, true); seen {
+		return
+	}
+	t.Cleanup(func() {
+		announced.Delete(t)
+		if t.Failed() {
+			t.Logf("seed %d; replay with:\n%s", seed, Replay(t.Name(), seed))
+		}
+	})
+}
+
+var sweepFlag = flag.Int("seeds", 0, "how many seeds a sweeping test tries (0: the test's own number)")
+
+// Sweep runs check once per seed, each as a subtest named seed_N, and stops
+// at the first seed that fails: one failure to read, with its replay
+// command. The number of seeds is the test's own, unless -seeds or
+// DISTLINGS_SEEDS says otherwise; with -seed (or DISTLINGS_SEED) it runs
+// that one seed only.
+func Sweep(t *testing.T, count int, check func(t *testing.T, seed uint64)) {
+	t.Helper()
+	if n := *sweepFlag; n > 0 {
+		count = n
+	} else if env := os.Getenv("DISTLINGS_SEEDS"); env != "" {
+		n, err := strconv.Atoi(env)
+		if err != nil || n < 1 {
+			t.Fatalf("DISTLINGS_SEEDS=%q is not a positive whole number", env)
+		}
+		count = n
+	}
+	first, only := fixedSeed(t)
+	if only {
+		count = 1
+	}
+	for i := range count {
+		seed := first + uint64(i)
+		ok := t.Run(fmt.Sprintf("seed_%d", seed), func(t *testing.T) {
+			Use(t, seed)
+			check(t, seed)
+		})
+		if !ok {
+			if count > 1 {
+				t.Logf("stopped at the first failing seed, %d, after %d of %d seeds", seed, i+1, count)
 			}
-			seed = v
+			return
 		}
 	}
-	if seed == 0 {
-		h := fnv.New64a()
-		h.Write([]byte(t.Name()))
-		seed = h.Sum64()%1_000_000 + 1 // short enough to type
-	}
-	// A test may ask more than once (For, then Rand); it is told its seed once.
-	if _, seen := announced.LoadOrStore(t, true); !seen {
-		t.Cleanup(func() {
-			announced.Delete(t)
-			if t.Failed() {
-				t.Logf("seed %d; replay with:\n%s", seed, Replay(t.Name(), seed))
-			}
-		})
-	}
-	return seed
 }
 
 // Rand returns a generator for the running test, seeded by For.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDefaultSeedDependsOnlyOnTheTestName(t *testing.T) {
@@ -74,4 +75,34 @@ func TestAFailedTestPrintsItsSeedOnce(t *testing.T) {
 		assert.Contains(t, rec.logs[0], fmt.Sprintf("seed %d; replay with:", seed))
 		assert.Contains(t, rec.logs[0], "-run '^TestSomething$' -seed")
 	}
+}
+
+func TestSweepRunsEachSeedAsASubtest(t *testing.T) {
+	var got []uint64
+	Sweep(t, 5, func(t *testing.T, seed uint64) { got = append(got, seed) })
+	require.Len(t, got, 5)
+	for i := 1; i < len(got); i++ {
+		assert.Equal(t, got[0]+uint64(i), got[i], "consecutive seeds from the test's own")
+	}
+}
+
+func TestSweepCountComesFromTheFlagOrEnvironment(t *testing.T) {
+	t.Setenv("DISTLINGS_SEEDS", "3")
+	n := 0
+	Sweep(t, 50, func(*testing.T, uint64) { n++ })
+	assert.Equal(t, 3, n)
+
+	old := *sweepFlag
+	defer func() { *sweepFlag = old }()
+	*sweepFlag = 2
+	n = 0
+	Sweep(t, 50, func(*testing.T, uint64) { n++ })
+	assert.Equal(t, 2, n, "the flag wins over the environment")
+}
+
+func TestSweepWithASeedRunsOnlyThatSeed(t *testing.T) {
+	t.Setenv("DISTLINGS_SEED", "77")
+	var got []uint64
+	Sweep(t, 50, func(t *testing.T, seed uint64) { got = append(got, seed) })
+	assert.Equal(t, []uint64{77}, got)
 }

@@ -1,0 +1,241 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Kind is what a trace record is about.
+type Kind uint8
+
+// What the trace records.
+const (
+	KindStart     Kind = iota + 1 // a node started (or restarted)
+	KindSend                      // a node sent a message
+	KindDeliver                   // a message reached a node
+	KindDrop                      // the network or a crash lost a message
+	KindDuplicate                 // the network will deliver a message twice
+	KindTimer                     // a node's timer fired
+	KindCrash                     // a node crashed
+	KindRestart                   // a crashed node came back
+	KindNetwork                   // a partition, a cut or a heal
+	KindLog                       // a node's Logf line
+	KindAction                    // a step of the test (a scheduled action)
+	KindFailure                   // what stopped the run
+)
+
+var kindNames = [...]string{
+	KindStart: "start", KindSend: "send", KindDeliver: "deliver", KindDrop: "drop",
+	KindDuplicate: "duplicate", KindTimer: "timer", KindCrash: "crash", KindRestart: "restart",
+	KindNetwork: "network", KindLog: "log", KindAction: "action", KindFailure: "failure",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Record is one line of a run's trace.
+type Record struct {
+	Seq  uint64        // position in the trace, from 1
+	At   time.Duration // virtual time
+	Kind Kind
+	Node NodeID  // the node it happened at; 0 for the network or the test
+	Peer NodeID  // the other end of a message
+	Msg  Message // the message or timer value, if any
+	Text string  // a log line, or why a message was dropped
+}
+
+// traceChunk is how many records are allocated at once.
+const traceChunk = 4096
+
+// Trace keeps the records of a run, the latest limit of them.
+type Trace struct {
+	chunks  [][]Record
+	limit   int
+	count   uint64 // records ever added
+	dropped uint64 // records let go to stay within limit
+}
+
+func newTrace(limit int) *Trace {
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	return &Trace{limit: limit}
+}
+
+func (tr *Trace) add(r Record) {
+	tr.count++
+	r.Seq = tr.count
+	n := len(tr.chunks)
+	if n == 0 || len(tr.chunks[n-1]) == traceChunk {
+		if tr.len() >= tr.limit+traceChunk {
+			tr.dropped += uint64(len(tr.chunks[0]))
+			tr.chunks[0] = nil
+			tr.chunks = tr.chunks[1:]
+		}
+		tr.chunks = append(tr.chunks, make([]Record, 0, traceChunk))
+		n = len(tr.chunks)
+	}
+	tr.chunks[n-1] = append(tr.chunks[n-1], r)
+}
+
+func (tr *Trace) len() int {
+	n := 0
+	for _, c := range tr.chunks {
+		n += len(c)
+	}
+	return n
+}
+
+// Count is the number of records the run produced.
+func (tr *Trace) Count() uint64 { return tr.count }
+
+// Dropped is how many of the earliest records were let go to save memory.
+func (tr *Trace) Dropped() uint64 { return tr.dropped }
+
+// Records returns the records kept, oldest first.
+func (tr *Trace) Records() []Record {
+	out := make([]Record, 0, tr.len())
+	for _, c := range tr.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// Last returns the latest n records, oldest first.
+func (tr *Trace) Last(n int) []Record {
+	var out []Record
+	for i := len(tr.chunks) - 1; i >= 0 && len(out) < n; i-- {
+		c := tr.chunks[i]
+		take := min(n-len(out), len(c))
+		out = append(append([]Record(nil), c[len(c)-take:]...), out...)
+	}
+	return out
+}
+
+// Hash is a digest of the whole trace as text: equal for equal runs.
+func (tr *Trace) Hash() uint64 {
+	h := fnv.New64a()
+	for _, c := range tr.chunks {
+		for _, r := range c {
+			io.WriteString(h, r.String())
+			h.Write([]byte{'\n'})
+		}
+	}
+	return h.Sum64()
+}
+
+// Timeline renders records one per line: virtual time, node, what happened.
+func Timeline(records []Record) string {
+	var b strings.Builder
+	for _, r := range records {
+		b.WriteString("  ")
+		b.WriteString(r.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// String renders a record as a timeline line.
+func (r Record) String() string {
+	node := "--"
+	if r.Node != 0 {
+		node = r.Node.String()
+	}
+	var what string
+	switch r.Kind {
+	case KindSend:
+		what = fmt.Sprintf("→ %-4s %s", r.Peer, Describe(r.Msg))
+	case KindDeliver:
+		what = fmt.Sprintf("← %-4s %s", r.Peer, Describe(r.Msg))
+	case KindDrop:
+		what = fmt.Sprintf("✗ %-4s %s (lost: %s)", r.Peer, Describe(r.Msg), r.Text)
+	case KindDuplicate:
+		what = fmt.Sprintf("→ %-4s %s (the network will deliver it twice)", r.Peer, Describe(r.Msg))
+	case KindTimer:
+		what = "⏰ timer " + Describe(r.Msg)
+	case KindLog:
+		what = "• " + r.Text
+	default:
+		what = r.Kind.String()
+		if r.Text != "" {
+			what += ": " + r.Text
+		}
+	}
+	return fmt.Sprintf("%s  %-4s %s", FormatTime(r.At), node, what)
+}
+
+// FormatTime renders a virtual time the way timelines show it.
+func FormatTime(d time.Duration) string {
+	return fmt.Sprintf("%9.3fs", d.Seconds())
+}
+
+// Describe renders a message or timer value for a person: its String method
+// if it has one, otherwise its type name and fields.
+func Describe(v any) string {
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.(fmt.Stringer); ok {
+		return s.String()
+	}
+	t := reflect.TypeOf(v)
+	prefix := ""
+	for t.Kind() == reflect.Pointer {
+		prefix += "&"
+		t = t.Elem()
+	}
+	name := t.Name()
+	if name == "" {
+		name = t.String()
+	}
+	s := fmt.Sprintf("%+v", v)
+	s = strings.TrimPrefix(s, "&")
+	if t.Kind() == reflect.Struct {
+		return prefix + name + s
+	}
+	return prefix + name + "(" + s + ")"
+}
+
+// jsonRecord is a record as a line of a trace file.
+type jsonRecord struct {
+	Seq  uint64 `json:"seq"`
+	AtNs int64  `json:"at_ns"`
+	At   string `json:"at"`
+	Kind string `json:"kind"`
+	Node string `json:"node,omitempty"`
+	Peer string `json:"peer,omitempty"`
+	Type string `json:"type,omitempty"`
+	Msg  string `json:"msg,omitempty"`
+	Text string `json:"text,omitempty"`
+}
+
+// WriteJSON writes the records as JSON lines, one object per record.
+func WriteJSON(w io.Writer, records []Record) error {
+	enc := json.NewEncoder(w)
+	for _, r := range records {
+		j := jsonRecord{Seq: r.Seq, AtNs: int64(r.At), At: strings.TrimSpace(FormatTime(r.At)), Kind: r.Kind.String(), Text: r.Text}
+		if r.Node != 0 {
+			j.Node = r.Node.String()
+		}
+		if r.Peer != 0 {
+			j.Peer = r.Peer.String()
+		}
+		if r.Msg != nil {
+			j.Type = reflect.TypeOf(r.Msg).String()
+			j.Msg = Describe(r.Msg)
+		}
+		if err := enc.Encode(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
