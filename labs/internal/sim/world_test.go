@@ -374,3 +374,17 @@ func TestRandomFaultsFollowTheirScheduleAndTheSeed(t *testing.T) {
 	other, _, _ := run(4)
 	assert.NotEqual(t, w.Trace().Hash(), other.Trace().Hash())
 }
+
+func TestEachNodeHasItsOwnRandomSourceFromTheSeed(t *testing.T) {
+	draws := func(seed uint64) map[sim.NodeID]uint64 {
+		got := map[sim.NodeID]uint64{}
+		sim.NewWorld(sim.Config{Nodes: 3, Seed: seed}, func(sim.NodeID) sim.Node {
+			return &funcNode{start: func(env sim.Env) { got[env.ID()] = env.Rand().Uint64() }}
+		})
+		return got
+	}
+	a, b := draws(5), draws(5)
+	assert.Equal(t, a, b, "the same seed gives every node the same numbers")
+	assert.NotEqual(t, a[1], a[2], "nodes do not share a source")
+	assert.NotEqual(t, a[1], draws(6)[1], "another seed, other numbers")
+}
