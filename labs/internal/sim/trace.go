@@ -71,7 +71,7 @@ func newTrace(limit int) *Trace {
 	return &Trace{limit: limit}
 }
 
-func (tr *Trace) add(r Record) {
+func (tr *Trace) add(r Record) Record {
 	tr.count++
 	r.Seq = tr.count
 	n := len(tr.chunks)
@@ -85,6 +85,7 @@ func (tr *Trace) add(r Record) {
 		n = len(tr.chunks)
 	}
 	tr.chunks[n-1] = append(tr.chunks[n-1], r)
+	return r
 }
 
 func (tr *Trace) len() int {

@@ -39,6 +39,7 @@ type World struct {
 	nextTID TimerID
 
 	invariants []invariant
+	observers  []func(Record)
 	failure    *Failure
 	current    event // the event being handled, for failure reports
 	inEvent    bool
@@ -130,8 +131,16 @@ func (w *World) slot(id NodeID, op string) *slot {
 
 func (w *World) record(r Record) {
 	r.At = w.now
-	w.trace.add(r)
+	r = w.trace.add(r)
+	for _, f := range w.observers {
+		f(r)
+	}
 }
+
+// Observe calls f with every record of the trace from now on, as it is
+// made: a way for tests to watch the messages that pass, e.g. every vote
+// granted, without scanning the trace. f must not change the world.
+func (w *World) Observe(f func(Record)) { w.observers = append(w.observers, f) }
 
 func (w *World) schedule(e event) {
 	w.seq++
@@ -330,7 +339,8 @@ func (w *World) fail(f *Failure) {
 	}
 	f.EventSeq = w.trace.Count()
 	w.failure = f
-	w.record(Record{Kind: KindFailure, Node: f.Node, Text: f.Message})
+	first, _, _ := strings.Cut(f.Message, "\n") // the timeline keeps one line per event
+	w.record(Record{Kind: KindFailure, Node: f.Node, Text: first})
 }
 
 // Failure is what stopped a run: a node's panic, a broken invariant, a

@@ -388,3 +388,16 @@ func TestEachNodeHasItsOwnRandomSourceFromTheSeed(t *testing.T) {
 	assert.NotEqual(t, a[1], a[2], "nodes do not share a source")
 	assert.NotEqual(t, a[1], draws(6)[1], "another seed, other numbers")
 }
+
+func TestObserversSeeEveryRecordAsItIsMade(t *testing.T) {
+	w := sim.NewWorld(sim.Config{Nodes: 3, Seed: 1}, newPinger(10*time.Millisecond))
+	before := w.Trace().Count()
+	var seen []sim.Record
+	w.Observe(func(r sim.Record) { seen = append(seen, r) })
+	require.NoError(t, w.RunFor(time.Second))
+	all := w.Trace().Records()[before:]
+	require.Equal(t, len(all), len(seen))
+	for i := range all {
+		require.Equal(t, all[i], seen[i], "record %d", i)
+	}
+}

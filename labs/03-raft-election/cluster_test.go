@@ -1,0 +1,102 @@
+package raft
+
+// Cluster tests of parts 1 and 2: elections on the simulator, over many
+// seeds, with the rules of safety checked after every event.
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+// awaitLeader runs until one node leads and every running node follows it.
+func (c *cluster) awaitLeader(within time.Duration) sim.NodeID {
+	c.t.Helper()
+	var leader sim.NodeID
+	c.RunUntil("a leader that every running node follows", within, func() bool {
+		id, ok := c.leader()
+		if !ok {
+			return false
+		}
+		term := c.node(id).Term()
+		for _, other := range c.IDs() {
+			if n := c.node(other); n != nil && (n.Term() != term || n.Leader() != id) {
+				return false
+			}
+		}
+		leader = id
+		return true
+	})
+	return leader
+}
+
+// Reference: §5.2, leader election.
+func TestClusterElectsALeaderThatEveryoneFollows(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
+		leader := c.awaitLeader(2 * time.Second)
+		c.Run(2 * time.Second)
+		now, ok := c.leader()
+		require.True(t, ok, "the leader was lost with nothing failing: %s", c.roles())
+		assert.Equal(t, leader, now, "with nothing failing, the leader stays")
+	})
+}
+
+// Reference: §5.2 Election Safety: "at most one leader can be elected in a
+// given term." Checked after every event, while the network loses,
+// duplicates and reorders messages, partitions come and go and nodes crash.
+func TestAtMostOneLeaderPerTerm(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, faulty, testCfg)
+		c.ScheduleFaults(sim.Faults{Every: time.Second, MinDown: 200 * time.Millisecond, MaxDown: 2 * time.Second,
+			Crashes: true, Partitions: true})
+		c.Run(20 * time.Second)
+		require.GreaterOrEqual(t, len(c.elected), 2, lesson(
+			fmt.Sprintf("in 20s of crashes and partitions only %d leader(s) were elected: %s", len(c.elected), c.roles()),
+			"the cluster must keep electing leaders as faults come and go, or this test proves nothing"))
+	})
+}
+
+// Reference: Figure 2, persistent state. Nodes crash often, in the middle
+// of elections; a vote given before a crash binds the node after it.
+func TestVotesBindAcrossCrashes(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, faulty, testCfg)
+		c.ScheduleFaults(sim.Faults{Every: 200 * time.Millisecond, MinDown: 10 * time.Millisecond, MaxDown: 300 * time.Millisecond,
+			Crashes: true})
+		c.Run(10 * time.Second)
+		require.NotEmpty(t, c.elected, lesson(
+			fmt.Sprintf("in 10s of crashes no leader was elected: %s", c.roles()),
+			"elections must go on between crashes (nodes are up most of the time), or this test proves nothing"))
+	})
+}
+
+// Reference: §5.1, a leader that learns of a newer term steps down.
+func TestDeposedLeaderStepsDownWhenThePartitionHeals(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
+		old := c.awaitLeader(2 * time.Second)
+		var rest []sim.NodeID
+		for _, id := range c.IDs() {
+			if id != old {
+				rest = append(rest, id)
+			}
+		}
+		c.Partition([]sim.NodeID{old})
+		c.RunUntil("a new leader among the other four", 3*time.Second, func() bool {
+			_, ok := c.leaderAmong(rest)
+			return ok
+		})
+		newTerm := c.node(rest[0]).Term()
+		c.Heal()
+		c.RunUntil(fmt.Sprintf("the old leader %v stepping down", old), time.Second, func() bool {
+			n := c.node(old)
+			return n.Role() == Follower && n.Term() >= newTerm
+		})
+	})
+}

@@ -1,0 +1,131 @@
+package raft
+
+// Part 3: liveness. Safety says nothing bad happens; liveness says
+// something good does: a leader, soon, whenever a majority can talk.
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+// Reference: §5.2 "The third possible outcome is that a candidate neither
+// wins nor loses the election ... each candidate will time out and start a
+// new election by incrementing its term and initiating another round of
+// RequestVote RPCs."
+func TestCandidateWhoseElectionTimesOutStandsAgain(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.elect() // term 1; nobody answers
+	o.take()
+	o.fire(electionTimeout{}, "a candidate keeps an election timer, in case its election fails")
+	log := o.take()
+	assert.Equal(t, Candidate, o.node.Role())
+	assert.Equal(t, uint64(2), o.node.Term(), lesson(
+		"n1's election in term 1 timed out with no winner, and n1 did not start another",
+		"a candidate whose election timer fires starts a new election in a new term (§5.2). The article's onElectionTimeout only lets followers stand: after one split vote, nobody ever stands again"))
+	assert.Equal(t, []sim.Message{RequestVote{Term: 2, Candidate: 1}}, sent(log)[2], "the new election asks again")
+}
+
+// Reference: §5.2, after a leader fails a new one is elected.
+func TestNewLeaderSoonAfterTheLeaderCrashes(t *testing.T) {
+	const bound = 2 * time.Second
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, faulty, testCfg)
+		old := c.awaitLeader(3 * time.Second)
+		c.Crash(old)
+		crashed := c.Now()
+		c.RunUntil(fmt.Sprintf("a new leader within %v of the leader's crash", bound), bound, func() bool {
+			id, ok := c.leader()
+			return ok && id != old
+		})
+		assert.Less(t, c.Now()-crashed, bound)
+	})
+}
+
+// Reference: §5.2, a candidate needs a majority of the whole cluster.
+func TestMinorityNeverElectsALeader(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, faulty, testCfg)
+		leader := c.awaitLeader(3 * time.Second)
+		var minority, majority []sim.NodeID
+		for _, id := range c.IDs() {
+			if id != leader && len(minority) < 2 {
+				minority = append(minority, id)
+			} else {
+				majority = append(majority, id)
+			}
+		}
+		c.Partition(minority, majority)
+		cut := len(c.elected)
+		c.Run(10 * time.Second)
+		// The majority may be between leaders at any one instant (a few
+		// heartbeats lost in a row): it must have one again soon.
+		c.RunUntil("a leader on the majority side", 2*time.Second, func() bool {
+			_, ok := c.leaderAmong(majority)
+			return ok
+		})
+		for _, l := range c.elected[cut:] {
+			assert.False(t, slices.Contains(minority, l.node), lesson(
+				fmt.Sprintf("%v became leader of term %d at %s, cut off with only %v", l.node, l.term, at(l.since), minority),
+				"a leader needs votes from a majority of the whole cluster, counting nodes it cannot reach (§5.2): 3 of 5, never 2"))
+		}
+	})
+}
+
+// Reference: §5.2, randomized timeouts resolve split votes. Six nodes with
+// a narrow timeout range: elections often split three to three.
+func TestSplitVotesResolve(t *testing.T) {
+	cfg := Config{ElectionTimeoutMin: 150 * time.Millisecond, ElectionTimeoutMax: 165 * time.Millisecond, HeartbeatInterval: 50 * time.Millisecond}
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 6, seed, sim.Network{MinLatency: 5 * time.Millisecond, MaxLatency: 15 * time.Millisecond}, cfg)
+		c.RunUntil("a leader, through split votes", 5*time.Second, func() bool {
+			_, ok := c.leader()
+			return ok
+		})
+	})
+}
+
+// Reference: §5.2, a leader keeps its authority with heartbeats. With
+// nothing failing, one election, then none for two minutes.
+func TestNoElectionsWhileTheLeaderIsHealthy(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
+		leader := c.awaitLeader(2 * time.Second)
+		term, requests := c.node(leader).Term(), c.requests
+		c.Run(2 * time.Minute)
+		now, ok := c.leader()
+		require.True(t, ok, "no leader after two quiet minutes: %s", c.roles())
+		assert.True(t, now == leader && c.node(now).Term() == term && c.requests == requests, lesson(
+			fmt.Sprintf("%v led term %d; two minutes later, with nothing failing, %v leads term %d after %d more RequestVotes",
+				leader, term, now, c.node(now).Term(), c.requests-requests),
+			"a healthy leader's heartbeats reset every follower's election timer, and a leader runs no election timer of its own (§5.2): nobody has a reason to stand"))
+	})
+}
+
+// Heartbeats are the price of leadership: one per follower per interval,
+// answered once. Not more.
+func TestHeartbeatTrafficStaysWithinBudget(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
+		c.awaitLeader(2 * time.Second)
+		messages := 0
+		c.Observe(func(r sim.Record) {
+			if r.Kind == sim.KindSend || r.Kind == sim.KindDuplicate {
+				messages++
+			}
+		})
+		const window = time.Minute
+		c.Run(window)
+		perSecond := float64(messages) / window.Seconds()
+		budget := 2 * 4 * float64(time.Second/testCfg.HeartbeatInterval) * 1.05 // heartbeats and replies, 4 followers
+		assert.LessOrEqual(t, perSecond, budget, lesson(
+			fmt.Sprintf("a healthy 5-node cluster sent %.0f messages per second; heartbeats every %v to 4 followers, answered, are %.0f", perSecond, testCfg.HeartbeatInterval, budget/1.05),
+			"a leader sends one heartbeat per follower per HeartbeatInterval: one heartbeat timer, cancelled when it stops leading, never two"))
+	})
+}

@@ -1,0 +1,100 @@
+package raft
+
+// Part 4 (stretch): pre-vote, from Diego Ongaro's thesis, §9.6. A node that
+// was cut off keeps timing out and raising its term; when it comes back,
+// that term deposes a healthy leader for nothing. With pre-vote it first
+// asks whether it could win, and raises its term only if it could.
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+var preVoteCfg = func() Config { c := testCfg; c.PreVote = true; return c }()
+
+// Reference: thesis §9.6 "a candidate would first ask other servers
+// whether its log was up-to-date enough to get their vote ... [and]
+// increments its term only if a majority agree."
+func TestPreCandidateKeepsItsTerm(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 3, Leader: 2})
+	o.elect()
+	log := o.take()
+	assert.Equal(t, PreCandidate, o.node.Role(), "with PreVote, an election timeout makes a pre-candidate")
+	assert.Equal(t, uint64(3), o.node.Term(), lesson("n1 raised its term to run a pre-vote",
+		"a pre-vote asks without raising the term (§9.6): that is the point of it"))
+	for _, d := range log {
+		assert.NotEqual(t, "save", d.kind, "a pre-vote changes nothing durable; n1 did:\n%s", describe(log))
+	}
+	for _, p := range []sim.NodeID{2, 3, 4, 5} {
+		assert.Equal(t, []sim.Message{RequestVote{Term: 4, Candidate: 1, PreVote: true}}, sent(log)[p],
+			"a pre-vote asks about the next term, 4")
+	}
+}
+
+// Reference: thesis §9.6, a pre-vote changes nothing at the voter.
+func TestPreVoteChangesNothingAtTheVoter(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	log := o.deliver(2, RequestVote{Term: 5, Candidate: 2, PreVote: true})
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 5, VoteGranted: true, PreVote: true}}, sent(log)[2],
+		"n1 has heard from no leader, so it would vote for n2 in term 5")
+	assert.Equal(t, uint64(0), o.node.Term(), lesson("a pre-vote request moved n1 to term 5",
+		"a pre-vote is a question, not an election: the voter's term and vote stay as they are (§9.6)"))
+	assert.Zero(t, o.node.VotedFor(), "a pre-vote is not a vote")
+	for _, d := range log {
+		assert.NotEqual(t, "save", d.kind, "nothing to save; n1 did:\n%s", describe(log))
+	}
+}
+
+// Reference: thesis §9.6 / §4.2.3: a node that hears from a leader refuses
+// to help depose it.
+func TestPreVoteIsRefusedWhileTheLeaderIsHeard(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 3, Leader: 2})
+	o.advance(testCfg.ElectionTimeoutMin / 2)
+	got := sent(o.deliver(4, RequestVote{Term: 9, Candidate: 4, PreVote: true}))[4]
+	require.Len(t, got, 1, "n1 answers the pre-vote")
+	assert.False(t, got[0].(RequestVoteReply).VoteGranted, lesson(
+		fmt.Sprintf("n1 heard from its leader n2 %v ago and granted n4 a pre-vote for term 9", testCfg.ElectionTimeoutMin/2),
+		"while a node hears from a leader (within the minimum election timeout), it refuses pre-votes: the leader is fine, and the node asking is the one cut off (§9.6)"))
+	assert.Equal(t, uint64(3), o.node.Term())
+}
+
+// Reference: thesis §9.6, with a majority of pre-votes the real election
+// starts.
+func TestPreCandidateWithAMajorityStandsForElection(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.elect()
+	o.take()
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	log := o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	assert.Equal(t, Candidate, o.node.Role(), "3 of 5 pre-votes: now the real election")
+	assert.Equal(t, uint64(1), o.node.Term())
+	assert.Equal(t, []sim.Message{RequestVote{Term: 1, Candidate: 1}}, sent(log)[4], "a real RequestVote this time")
+}
+
+// Reference: thesis §9.6: the reason for pre-vote, on a cluster.
+func TestRejoiningNodeDoesNotDisruptTheCluster(t *testing.T) {
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newCluster(t, 5, seed, sim.Network{}, preVoteCfg)
+		leader := c.awaitLeader(3 * time.Second)
+		term := c.node(leader).Term()
+		loner := leader%5 + 1
+		c.Partition([]sim.NodeID{loner})
+		c.Run(5 * time.Second) // the loner times out again and again
+		c.Heal()
+		c.Run(3 * time.Second)
+		now, ok := c.leader()
+		require.True(t, ok, "no leader after the heal: %s", c.roles())
+		assert.True(t, now == leader && c.node(now).Term() == term, lesson(
+			fmt.Sprintf("%v led term %d; %v was cut off for 5s and rejoined; now %v leads term %d", leader, term, loner, now, c.node(now).Term()),
+			"a node that cannot win must not raise its term: with pre-vote it learns it cannot win while cut off, so it comes back in the old term and follows the leader (§9.6)"))
+		assert.Equal(t, leader, c.node(loner).Leader(), "the loner follows the leader again")
+	})
+}

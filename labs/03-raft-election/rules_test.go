@@ -1,0 +1,211 @@
+package raft
+
+// Rule tests: one node, one message or timer, and exactly what it must do.
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+// ---- Part 1: timeouts and voting ----
+
+// Reference: §5.2 "If a follower receives no communication over a period
+// of time called the election timeout, then it assumes there is no viable
+// leader and begins an election."
+func TestFollowerSetsAnElectionTimerOnStart(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	assert.Equal(t, Follower, o.node.Role(), "a node starts as a follower (§5.2)")
+	p, ok := o.timer(electionTimeout{})
+	require.True(t, ok, lesson("after Start, n1 set no electionTimeout timer",
+		"a follower that hears nothing must start an election, so it always has an election timer running (§5.2)"))
+	assert.Equal(t, 1, o.timers(electionTimeout{}), "one election timer at a time")
+	assert.GreaterOrEqual(t, p.at, testCfg.ElectionTimeoutMin, "the election timeout is at least ElectionTimeoutMin")
+	assert.Less(t, p.at, testCfg.ElectionTimeoutMax, "the election timeout is below ElectionTimeoutMax")
+}
+
+// Reference: §5.2 "Raft uses randomized election timeouts to ensure that
+// split votes are rare and that they are resolved quickly."
+func TestElectionTimeoutsAreRandomized(t *testing.T) {
+	var timeouts []time.Duration
+	for id := sim.NodeID(1); id <= 40; id++ {
+		o := newOne(t, id, 40, testCfg)
+		p, ok := o.timer(electionTimeout{})
+		require.True(t, ok, "n%d set no election timer on Start", id)
+		timeouts = append(timeouts, p.at)
+		o.advance(time.Second)
+		o.deliver(2, AppendEntries{Term: 1, Leader: 2}) // a reset draws again
+		if q, ok := o.timer(electionTimeout{}); ok {
+			timeouts = append(timeouts, q.at-o.env.now)
+		}
+	}
+	slices.Sort(timeouts)
+	distinct := slices.Compact(slices.Clone(timeouts))
+	spread := timeouts[len(timeouts)-1] - timeouts[0]
+	assert.True(t, len(distinct) >= len(timeouts)/2 && spread >= (testCfg.ElectionTimeoutMax-testCfg.ElectionTimeoutMin)/2, lesson(
+		fmt.Sprintf("%d election timeouts drawn by 40 nodes had %d distinct values, from %v to %v", len(timeouts), len(distinct), timeouts[0], timeouts[len(timeouts)-1]),
+		"each reset draws a new timeout at random from [ElectionTimeoutMin, ElectionTimeoutMax) with env.Rand(); with one fixed timeout, nodes that lost their leader together all stand together and split the vote forever (§5.2)"))
+}
+
+// Reference: §5.2 "To begin an election, a follower increments its current
+// term and transitions to candidate state. It then votes for itself and
+// issues RequestVote RPCs in parallel to each of the other servers."
+func TestFollowerStartsAnElectionWhenItsTimerFires(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.take()
+	o.elect()
+	log := o.take()
+
+	assert.Equal(t, Candidate, o.node.Role())
+	assert.Equal(t, uint64(1), o.node.Term(), "a new election is a new term")
+	assert.Equal(t, sim.NodeID(1), o.node.VotedFor(), "a candidate votes for itself")
+	out := sent(log)
+	for _, p := range []sim.NodeID{2, 3, 4, 5} {
+		assert.Equal(t, []sim.Message{RequestVote{Term: 1, Candidate: 1}}, out[p], "what n1 sent to %v:\n%s", p, describe(log))
+	}
+	saved := slices.IndexFunc(log, func(d did) bool { return d.kind == "save" && d.hs == HardState{Term: 1, VotedFor: 1} })
+	firstSend := slices.IndexFunc(log, func(d did) bool { return d.kind == "send" })
+	assert.True(t, saved >= 0 && saved < firstSend, lesson(
+		"the candidate's new term and its vote for itself were not saved before it asked for votes; it did:\n"+describe(log),
+		"term and vote are saved (SaveHardState) before any message that depends on them is sent (Figure 2): a crash after the send must not forget them"))
+	assert.Equal(t, 1, o.timers(electionTimeout{}), "the candidate sets a new election timer, in case this election fails")
+}
+
+// Reference: §5.2 "Each server will vote for at most one candidate in a
+// given term, on a first-come-first-served basis."
+func TestFollowerVotesAtMostOncePerTerm(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	got := sent(o.deliver(2, RequestVote{Term: 1, Candidate: 2}))[2]
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 1, VoteGranted: true}}, got, "the first candidate of term 1 gets n1's vote")
+
+	got = sent(o.deliver(3, RequestVote{Term: 1, Candidate: 3}))[3]
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 1, VoteGranted: false}}, got, lesson(
+		"n1 voted for n2 in term 1, then n3 asked in term 1",
+		"a node votes at most once per term (§5.2); two votes in one term can elect two leaders"))
+
+	got = sent(o.deliver(2, RequestVote{Term: 1, Candidate: 2}))[2]
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 1, VoteGranted: true}}, got,
+		"n2 asking again (its first reply was lost?) gets the same answer: the vote is already its")
+	assert.Equal(t, sim.NodeID(2), o.node.VotedFor())
+}
+
+// Reference: Figure 2, "Persistent state on all servers: (Updated on
+// stable storage before responding to RPCs)".
+func TestVoteIsSavedBeforeTheReply(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	log := o.deliver(2, RequestVote{Term: 1, Candidate: 2})
+	saved := slices.IndexFunc(log, func(d did) bool { return d.kind == "save" && d.hs == HardState{Term: 1, VotedFor: 2} })
+	reply := slices.IndexFunc(log, func(d did) bool { return d.kind == "send" })
+	require.NotEqual(t, -1, reply, "n1 did not answer n2's RequestVote")
+	assert.True(t, saved >= 0 && saved < reply, lesson(
+		"n1 granted its vote in term 1 to n2; what it did, in order:\n"+describe(log),
+		"the vote is saved before the reply leaves (Figure 2): if n1 crashed after replying and before saving, it would come back free to vote again in term 1"))
+}
+
+// Reference: Figure 2, persistent state: currentTerm and votedFor survive
+// a crash.
+func TestRestartedNodeRemembersItsTermAndVote(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.deliver(2, RequestVote{Term: 3, Candidate: 2})
+	o.boot() // crash and restart: a fresh Node on the same storage
+	assert.Equal(t, uint64(3), o.node.Term(), "the term survives a crash")
+	assert.Equal(t, sim.NodeID(2), o.node.VotedFor(), "the vote survives a crash")
+	got := sent(o.deliver(3, RequestVote{Term: 3, Candidate: 3}))[3]
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 3, VoteGranted: false}}, got, lesson(
+		"n1 voted for n2 in term 3, crashed, restarted, and n3 asked for its vote in term 3",
+		"a vote is for the whole term, crash or no crash: load term and vote from storage in Start (Figure 2)"))
+}
+
+// Reference: §5.2 "A candidate wins an election if it receives votes from
+// a majority of the servers in the full cluster for the same term ...
+// Once a candidate wins an election, it becomes leader. It then sends
+// heartbeat messages to all of the other servers."
+func TestCandidateWithAMajorityBecomesLeader(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.elect()
+	o.take()
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true})
+	assert.Equal(t, Candidate, o.node.Role(), lesson("n1 became leader with 2 votes of 5 (its own and n2's)",
+		"a leader needs votes from a majority of the whole cluster: 3 of 5 (§5.2)"))
+	o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: false})
+	assert.Equal(t, Candidate, o.node.Role(), "a refused vote is not a vote")
+	log := o.deliver(4, RequestVoteReply{Term: 1, VoteGranted: true})
+	require.Equal(t, Leader, o.node.Role(), "3 votes of 5 make n1 leader")
+	assert.Equal(t, sim.NodeID(1), o.node.Leader())
+	out := sent(log)
+	for _, p := range []sim.NodeID{2, 3, 4, 5} {
+		assert.Equal(t, []sim.Message{AppendEntries{Term: 1, Leader: 1}}, out[p], lesson(
+			fmt.Sprintf("what the new leader sent to %v:\n%s", p, describe(log)),
+			"a new leader sends heartbeats to every node at once, before any of them times out and starts another election (§5.2)"))
+	}
+}
+
+// Reference: §5.2 "Leaders send periodic heartbeats ... to all followers in
+// order to maintain their authority."
+func TestLeaderSendsHeartbeatsEveryInterval(t *testing.T) {
+	o := newOne(t, 1, 3, testCfg)
+	o.makeLeader()
+	for round := range 3 {
+		before := o.env.now
+		o.fire(heartbeatTick{}, "a leader sends heartbeats every HeartbeatInterval")
+		assert.Equal(t, testCfg.HeartbeatInterval, o.env.now-before, "round %d: the heartbeat timer is HeartbeatInterval", round+1)
+		out := sent(o.take())
+		for _, p := range []sim.NodeID{2, 3} {
+			assert.Equal(t, []sim.Message{AppendEntries{Term: 1, Leader: 1}}, out[p], "round %d: heartbeat to %v", round+1, p)
+		}
+	}
+}
+
+// Reference: §5.2 and the leader's duties in Figure 2: a leader does not
+// stand for election while it leads.
+func TestLeaderRunsNoElectionTimer(t *testing.T) {
+	o := newOne(t, 1, 3, testCfg)
+	o.makeLeader()
+	assert.Zero(t, o.timers(electionTimeout{}), lesson(
+		"n1 became leader and its election timer is still set",
+		"a leader has no election timer: when it fires, the leader starts an election against itself and the cluster loses its leader every few hundred milliseconds"))
+	assert.Equal(t, 1, o.timers(heartbeatTick{}), "a leader has one heartbeat timer")
+}
+
+// Reference: Figure 2, rules for followers: "If election timeout elapses
+// without receiving AppendEntries RPC from current leader or granting vote
+// to candidate: convert to candidate."
+func TestGrantingAVoteResetsTheElectionTimer(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.deliver(2, RequestVote{Term: 1, Candidate: 2})
+	p, _ := o.timer(electionTimeout{})
+	o.env.now = p.at - time.Millisecond
+	// n2 did not hear the reply and asks again, in the same term.
+	got := sent(o.deliver(2, RequestVote{Term: 1, Candidate: 2}))[2]
+	require.Equal(t, []sim.Message{RequestVoteReply{Term: 1, VoteGranted: true}}, got, "n2 asks again for the vote n1 gave it")
+	q, ok := o.timer(electionTimeout{})
+	require.True(t, ok, "n1 has no election timer after voting")
+	assert.Equal(t, 1, o.timers(electionTimeout{}), "one election timer at a time: cancel the old one")
+	assert.GreaterOrEqual(t, q.at-o.env.now, testCfg.ElectionTimeoutMin, lesson(
+		fmt.Sprintf("n1 granted its vote in term 1 %v before its election timer was due, and the timer still fires %v later", time.Millisecond, q.at-o.env.now),
+		"granting a vote resets the election timer (Figure 2): the candidate voted for needs a full timeout to win, not a rival from its own voters"))
+}
+
+// Reference: §5.2 "A server remains in follower state as long as it
+// receives valid RPCs from a leader or candidate."
+func TestHeartbeatResetsTheElectionTimer(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.deliver(2, AppendEntries{Term: 1, Leader: 2})
+	p, _ := o.timer(electionTimeout{})
+	o.env.now = p.at - time.Millisecond
+	log := o.deliver(2, AppendEntries{Term: 1, Leader: 2}) // the next heartbeat of the same leader
+	assert.Equal(t, []sim.Message{AppendEntriesReply{Term: 1, Success: true}}, sent(log)[2], "a heartbeat is answered")
+	assert.Equal(t, sim.NodeID(2), o.node.Leader(), "a heartbeat says who leads")
+	q, ok := o.timer(electionTimeout{})
+	require.True(t, ok, "n1 has no election timer after a heartbeat")
+	assert.Equal(t, 1, o.timers(electionTimeout{}), "one election timer at a time: cancel the old one")
+	assert.GreaterOrEqual(t, q.at-o.env.now, testCfg.ElectionTimeoutMin, lesson(
+		fmt.Sprintf("a heartbeat reached n1 %v before its election timer was due, and the timer still fires %v later", time.Millisecond, q.at-o.env.now),
+		"every heartbeat from the leader resets the election timer (§5.2); otherwise followers start elections against a healthy leader"))
+}

@@ -1,0 +1,133 @@
+package raft
+
+// Part 2: terms. Rule tests first, then the cluster tests of safety.
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+// inRole returns node 1 of 5 in the given role, in term 2.
+func inRole(t *testing.T, role Role) *one {
+	t.Helper()
+	o := newOne(t, 1, 5, testCfg)
+	switch role {
+	case Follower:
+		o.deliver(2, AppendEntries{Term: 2, Leader: 2})
+	case Candidate:
+		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
+		o.elect()
+	case Leader:
+		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
+		o.makeLeader()
+	}
+	require.Equal(t, role, o.node.Role(), "setting up a %v", role)
+	require.Equal(t, uint64(2), o.node.Term(), "setting up: n1 in term 2")
+	o.take()
+	return o
+}
+
+// Reference: §5.1 "If a server receives a request with a stale term
+// number, it rejects the request" and "If one server's current term is
+// smaller than the other's, then it updates its current term to the larger
+// value. If a candidate or leader discovers that its term is out of date,
+// it immediately reverts to follower state."
+func TestNewerTermMakesAnyNodeAFollower(t *testing.T) {
+	messages := []sim.Message{
+		RequestVote{Term: 7, Candidate: 3},
+		RequestVoteReply{Term: 7, VoteGranted: false},
+		AppendEntries{Term: 7, Leader: 3},
+		AppendEntriesReply{Term: 7, Success: false},
+	}
+	for _, role := range []Role{Follower, Candidate, Leader} {
+		for _, msg := range messages {
+			t.Run(fmt.Sprintf("%v_gets_%T", role, msg), func(t *testing.T) {
+				o := inRole(t, role)
+				log := o.deliver(3, msg)
+				assert.Equal(t, Follower, o.node.Role(), lesson(
+					fmt.Sprintf("n1, a %v in term 2, received %v and is still a %v", role, msg, o.node.Role()),
+					"any message with a newer term makes a node a follower of that term (§5.1): its own term is over"))
+				assert.Equal(t, uint64(7), o.node.Term(), "n1 takes the newer term")
+				if _, isVote := msg.(RequestVote); !isVote {
+					assert.Zero(t, o.node.VotedFor(), "a new term starts with no vote")
+				}
+				saved := false
+				for _, d := range log {
+					saved = saved || (d.kind == "save" && d.hs.Term == 7)
+				}
+				assert.True(t, saved, "the new term is saved (Figure 2); what n1 did:\n%s", describe(log))
+				assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
+				assert.Equal(t, 1, o.timers(electionTimeout{}), "a follower has one election timer")
+			})
+		}
+	}
+}
+
+// Reference: §5.1 "If a server receives a request with a stale term
+// number, it rejects the request."
+func TestStaleRequestsAreRefusedWithTheCurrentTerm(t *testing.T) {
+	o := inRole(t, Follower)
+	timer, _ := o.timer(electionTimeout{})
+	got := sent(o.deliver(3, RequestVote{Term: 1, Candidate: 3}))[3]
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, lesson(
+		"n1 is in term 2 and n3 asked for a vote in term 1",
+		"a request from an older term is refused, and the reply carries the newer term so that the sender learns it is behind (§5.1)"))
+	got = sent(o.deliver(3, AppendEntries{Term: 1, Leader: 3}))[3]
+	assert.Equal(t, []sim.Message{AppendEntriesReply{Term: 2, Success: false}}, got, lesson(
+		"n1 is in term 2 and got a heartbeat of term 1 from n3",
+		"a deposed leader's heartbeat is refused with the current term, so that it steps down (§5.1)"))
+	assert.Equal(t, sim.NodeID(2), o.node.Leader(), "a stale leader does not replace the current one")
+	now, _ := o.timer(electionTimeout{})
+	assert.Equal(t, timer.at, now.at, "a stale heartbeat does not reset the election timer: it is not from the leader")
+}
+
+// Reference: §5.2, a candidate counts the votes of its own election; and
+// §5.1, stale replies are dropped.
+func TestCandidateCountsOnlyVotesOfItsOwnTerm(t *testing.T) {
+	o := inRole(t, Candidate) // in term 2, after an election in term 1 went nowhere
+	for _, p := range []sim.NodeID{2, 3, 4} {
+		o.deliver(p, RequestVoteReply{Term: 1, VoteGranted: true})
+	}
+	assert.Equal(t, Candidate, o.node.Role(), lesson(
+		"n1, a candidate in term 2, became leader on three votes granted in term 1",
+		"a vote is for one term's election: replies from an earlier term (late, duplicated) must not count (§5.1), or a node can lead a term nobody elected it in"))
+}
+
+// Reference: §5.2 "If the leader's term ... is at least as large as the
+// candidate's current term, then the candidate recognizes the leader as
+// legitimate and returns to follower state."
+func TestCandidateStepsDownOnAHeartbeatOfItsTerm(t *testing.T) {
+	o := inRole(t, Candidate)
+	log := o.deliver(3, AppendEntries{Term: 2, Leader: 3})
+	assert.Equal(t, Follower, o.node.Role(), lesson(
+		"n1, a candidate in term 2, got a heartbeat from n3, leader of term 2, and kept campaigning",
+		"a heartbeat of the candidate's own term means another node won this election: the candidate becomes its follower (§5.2)"))
+	assert.Equal(t, uint64(2), o.node.Term(), "same term")
+	assert.Equal(t, sim.NodeID(3), o.node.Leader())
+	assert.Equal(t, []sim.Message{AppendEntriesReply{Term: 2, Success: true}}, sent(log)[3], "and answers the leader")
+}
+
+// Reference: §5.1 "If a candidate or leader discovers that its term is out
+// of date, it immediately reverts to follower state."
+func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
+	o := inRole(t, Leader)
+	o.deliver(4, AppendEntriesReply{Term: 5, Success: false})
+	assert.Equal(t, Follower, o.node.Role(), lesson(
+		"n1, leader of term 2, got a heartbeat reply carrying term 5 and went on leading",
+		"the reply says the cluster has moved on to term 5, maybe while n1 was cut off: n1's leadership is over (§5.1)"))
+	assert.Equal(t, uint64(5), o.node.Term())
+	assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
+}
+
+// Reference: §5.2, a leader voted for itself in its term.
+func TestLeaderRefusesVotesInItsTerm(t *testing.T) {
+	o := inRole(t, Leader)
+	got := sent(o.deliver(3, RequestVote{Term: 2, Candidate: 3}))[3]
+	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, "n1 voted for itself in term 2")
+	assert.Equal(t, Leader, o.node.Role(), "a request of the same term changes nothing")
+}
