@@ -19,7 +19,7 @@ lab: ## run one lab through the grader: make lab LAB=01
 test: vet unit verify ## the project's own tests: vet, unit tests, grader verify
 
 unit: ## unit tests of the grader, the command and the lab kits
-	GORACE=atexit_sleep_ms=0 $(GO) test $(RACE) -count=1 ./grader/... ./cmd/... ./labs/internal/...
+	GORACE=atexit_sleep_ms=0 $(GO) test $(RACE) -count=1 ./grader/... ./cmd/... ./labs/internal/... ./labs/watch/...
 
 verify: ## every part fails on its stub, passes on its solution, catches its wrong solutions
 	$(GO) run ./cmd/grader verify $(LAB)

@@ -7,11 +7,13 @@ package raft
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/distlings/distlings/labs/internal/sim"
@@ -154,6 +156,27 @@ func sent(log []did) map[sim.NodeID][]sim.Message {
 		}
 	}
 	return out
+}
+
+// wantMessages checks that got are exactly the messages want, and says
+// both in the messages' own words when they are not.
+func wantMessages(t *testing.T, want, got []sim.Message, msgAndArgs ...any) bool {
+	t.Helper()
+	if reflect.DeepEqual(want, got) || (len(want) == 0 && len(got) == 0) {
+		return true
+	}
+	return assert.Fail(t, fmt.Sprintf("sent the wrong messages\n    got:  %s\n    want: %s", listMessages(got), listMessages(want)), msgAndArgs...)
+}
+
+func listMessages(msgs []sim.Message) string {
+	if len(msgs) == 0 {
+		return "nothing"
+	}
+	var parts []string
+	for _, m := range msgs {
+		parts = append(parts, sim.Describe(m))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func describe(log []did) string {

@@ -27,13 +27,13 @@ func TestPreCandidateKeepsItsTerm(t *testing.T) {
 	o.elect()
 	log := o.take()
 	assert.Equal(t, PreCandidate, o.node.Role(), "with PreVote, an election timeout makes a pre-candidate")
-	assert.Equal(t, uint64(3), o.node.Term(), lesson("n1 raised its term to run a pre-vote",
+	assert.Equal(t, 3, int(o.node.Term()), lesson("n1 raised its term to run a pre-vote",
 		"a pre-vote asks without raising the term (§9.6): that is the point of it"))
 	for _, d := range log {
 		assert.NotEqual(t, "save", d.kind, "a pre-vote changes nothing durable; n1 did:\n%s", describe(log))
 	}
 	for _, p := range []sim.NodeID{2, 3, 4, 5} {
-		assert.Equal(t, []sim.Message{RequestVote{Term: 4, Candidate: 1, PreVote: true}}, sent(log)[p],
+		wantMessages(t, []sim.Message{RequestVote{Term: 4, Candidate: 1, PreVote: true}}, sent(log)[p],
 			"a pre-vote asks about the next term, 4")
 	}
 }
@@ -42,9 +42,9 @@ func TestPreCandidateKeepsItsTerm(t *testing.T) {
 func TestPreVoteChangesNothingAtTheVoter(t *testing.T) {
 	o := newOne(t, 1, 5, preVoteCfg)
 	log := o.deliver(2, RequestVote{Term: 5, Candidate: 2, PreVote: true})
-	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 5, VoteGranted: true, PreVote: true}}, sent(log)[2],
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 5, VoteGranted: true, PreVote: true}}, sent(log)[2],
 		"n1 has heard from no leader, so it would vote for n2 in term 5")
-	assert.Equal(t, uint64(0), o.node.Term(), lesson("a pre-vote request moved n1 to term 5",
+	assert.Equal(t, 0, int(o.node.Term()), lesson("a pre-vote request moved n1 to term 5",
 		"a pre-vote is a question, not an election: the voter's term and vote stay as they are (§9.6)"))
 	assert.Zero(t, o.node.VotedFor(), "a pre-vote is not a vote")
 	for _, d := range log {
@@ -63,7 +63,7 @@ func TestPreVoteIsRefusedWhileTheLeaderIsHeard(t *testing.T) {
 	assert.False(t, got[0].(RequestVoteReply).VoteGranted, lesson(
 		fmt.Sprintf("n1 heard from its leader n2 %v ago and granted n4 a pre-vote for term 9", testCfg.ElectionTimeoutMin/2),
 		"while a node hears from a leader (within the minimum election timeout), it refuses pre-votes: the leader is fine, and the node asking is the one cut off (§9.6)"))
-	assert.Equal(t, uint64(3), o.node.Term())
+	assert.Equal(t, 3, int(o.node.Term()))
 }
 
 // Reference: thesis §9.6, with a majority of pre-votes the real election
@@ -75,8 +75,8 @@ func TestPreCandidateWithAMajorityStandsForElection(t *testing.T) {
 	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
 	log := o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
 	assert.Equal(t, Candidate, o.node.Role(), "3 of 5 pre-votes: now the real election")
-	assert.Equal(t, uint64(1), o.node.Term())
-	assert.Equal(t, []sim.Message{RequestVote{Term: 1, Candidate: 1}}, sent(log)[4], "a real RequestVote this time")
+	assert.Equal(t, 1, int(o.node.Term()))
+	wantMessages(t, []sim.Message{RequestVote{Term: 1, Candidate: 1}}, sent(log)[4], "a real RequestVote this time")
 }
 
 // Reference: thesis §9.6: the reason for pre-vote, on a cluster.

@@ -27,7 +27,7 @@ func inRole(t *testing.T, role Role) *one {
 		o.makeLeader()
 	}
 	require.Equal(t, role, o.node.Role(), "setting up a %v", role)
-	require.Equal(t, uint64(2), o.node.Term(), "setting up: n1 in term 2")
+	require.Equal(t, 2, int(o.node.Term()), "setting up: n1 in term 2")
 	o.take()
 	return o
 }
@@ -52,7 +52,7 @@ func TestNewerTermMakesAnyNodeAFollower(t *testing.T) {
 				assert.Equal(t, Follower, o.node.Role(), lesson(
 					fmt.Sprintf("n1, a %v in term 2, received %v and is still a %v", role, msg, o.node.Role()),
 					"any message with a newer term makes a node a follower of that term (§5.1): its own term is over"))
-				assert.Equal(t, uint64(7), o.node.Term(), "n1 takes the newer term")
+				assert.Equal(t, 7, int(o.node.Term()), "n1 takes the newer term")
 				if _, isVote := msg.(RequestVote); !isVote {
 					assert.Zero(t, o.node.VotedFor(), "a new term starts with no vote")
 				}
@@ -74,11 +74,11 @@ func TestStaleRequestsAreRefusedWithTheCurrentTerm(t *testing.T) {
 	o := inRole(t, Follower)
 	timer, _ := o.timer(electionTimeout{})
 	got := sent(o.deliver(3, RequestVote{Term: 1, Candidate: 3}))[3]
-	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, lesson(
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, lesson(
 		"n1 is in term 2 and n3 asked for a vote in term 1",
 		"a request from an older term is refused, and the reply carries the newer term so that the sender learns it is behind (§5.1)"))
 	got = sent(o.deliver(3, AppendEntries{Term: 1, Leader: 3}))[3]
-	assert.Equal(t, []sim.Message{AppendEntriesReply{Term: 2, Success: false}}, got, lesson(
+	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: false}}, got, lesson(
 		"n1 is in term 2 and got a heartbeat of term 1 from n3",
 		"a deposed leader's heartbeat is refused with the current term, so that it steps down (§5.1)"))
 	assert.Equal(t, sim.NodeID(2), o.node.Leader(), "a stale leader does not replace the current one")
@@ -107,9 +107,9 @@ func TestCandidateStepsDownOnAHeartbeatOfItsTerm(t *testing.T) {
 	assert.Equal(t, Follower, o.node.Role(), lesson(
 		"n1, a candidate in term 2, got a heartbeat from n3, leader of term 2, and kept campaigning",
 		"a heartbeat of the candidate's own term means another node won this election: the candidate becomes its follower (§5.2)"))
-	assert.Equal(t, uint64(2), o.node.Term(), "same term")
+	assert.Equal(t, 2, int(o.node.Term()), "same term")
 	assert.Equal(t, sim.NodeID(3), o.node.Leader())
-	assert.Equal(t, []sim.Message{AppendEntriesReply{Term: 2, Success: true}}, sent(log)[3], "and answers the leader")
+	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: true}}, sent(log)[3], "and answers the leader")
 }
 
 // Reference: §5.1 "If a candidate or leader discovers that its term is out
@@ -120,7 +120,7 @@ func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
 	assert.Equal(t, Follower, o.node.Role(), lesson(
 		"n1, leader of term 2, got a heartbeat reply carrying term 5 and went on leading",
 		"the reply says the cluster has moved on to term 5, maybe while n1 was cut off: n1's leadership is over (§5.1)"))
-	assert.Equal(t, uint64(5), o.node.Term())
+	assert.Equal(t, 5, int(o.node.Term()))
 	assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
 }
 
@@ -128,6 +128,6 @@ func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
 func TestLeaderRefusesVotesInItsTerm(t *testing.T) {
 	o := inRole(t, Leader)
 	got := sent(o.deliver(3, RequestVote{Term: 2, Candidate: 3}))[3]
-	assert.Equal(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, "n1 voted for itself in term 2")
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, "n1 voted for itself in term 2")
 	assert.Equal(t, Leader, o.node.Role(), "a request of the same term changes nothing")
 }
