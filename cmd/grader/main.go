@@ -50,6 +50,7 @@ func init() {
 		{"test", "LAB [PART...] [-v] [-seed N] [-no-race]", "run a lab or some parts: what failed and why", (*cli).test},
 		{"hint", "LAB [PART]", "the next hint for the first part not yet passing", (*cli).hint},
 		{"reset", "LAB", "put back the shipped stubs (yours are backed up)", (*cli).reset},
+		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
 	}
@@ -117,17 +118,19 @@ func (c *cli) help(w io.Writer) {
 	fmt.Fprint(w, `grader runs the distlings labs and tracks your progress.
 
 Usage:
-  grader                    where you stand (same as grader status)
-  grader list               the same as grader status
+  grader                     where you stand (same as grader status)
+  grader list                the same as grader status
 `)
 	for _, cmd := range commands {
 		usage := []string{cmd.name}
 		for _, arg := range strings.Fields(cmd.args) {
-			if !strings.HasPrefix(arg, "[-") && !strings.HasPrefix(arg, "N]") {
+			// Leave out flags: "[-v]", and "[-seed" "N]" with its value.
+			flagValue := strings.HasSuffix(arg, "]") && !strings.HasPrefix(arg, "[")
+			if !strings.HasPrefix(arg, "[-") && !flagValue {
 				usage = append(usage, arg)
 			}
 		}
-		fmt.Fprintf(w, "  grader %-19s%s\n", strings.Join(usage, " "), cmd.summary)
+		fmt.Fprintf(w, "  grader %-20s%s\n", strings.Join(usage, " "), cmd.summary)
 	}
 	fmt.Fprint(w, `
 LAB is a lab's number (1 or 01), its name (idempotency) or its folder
@@ -148,6 +151,8 @@ Flags:
 Exit status: 0 when every part that ran passed, 1 when some failed,
 2 for bad usage (an unknown lab, a broken manifest).
 `)
+	case "watch":
+		fmt.Fprint(c.stdout, watchHelp)
 	case "verify":
 		fmt.Fprint(c.stdout, `
 Checks that every part's tests fail on the stub and pass on the solution,
@@ -309,6 +314,12 @@ func (c *cli) test(args []string) int {
 		}
 		opts.Args = append(opts.Args, "-seed="+*seed)
 	}
+	return c.runTests(g, lab, opts, *verbose)
+}
+
+// runTests runs a lab once, prints the outcome and returns the exit code;
+// grader test and each run of grader watch share it.
+func (c *cli) runTests(g *grade.Grader, lab *catalog.Lab, opts grade.TestOptions, verbose bool) int {
 	if isTerminal(c.stdout) {
 		fmt.Fprintf(c.stdout, "building and running lab %s…\n", lab.ID())
 	}
@@ -320,7 +331,7 @@ func (c *cli) test(args []string) int {
 		}
 		return exitFail
 	}
-	c.out.Outcome(o, *verbose)
+	c.out.Outcome(o, verbose)
 	if c.ctx.Err() != nil {
 		fmt.Fprintln(c.stderr, "grader: stopped; nothing was recorded")
 		return exitFail
