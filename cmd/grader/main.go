@@ -20,6 +20,7 @@ import (
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/grade"
 	"github.com/distlings/distlings/grader/textout"
+	"github.com/distlings/distlings/grader/tui"
 )
 
 // Exit codes.
@@ -71,9 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr, out: textout.New(stdout), errOut: textout.New(stderr), cwd: cwd}
 	if len(args) == 0 {
-		// The TUI will take over here on a terminal; off a terminal this
-		// is, and stays, the plain status.
-		_ = isTerminal(stdout)
+		// On a terminal, the TUI; in a pipe or CI, the plain status.
+		if isTerminal(stdout) && isTerminal(os.Stdin) {
+			return c.tui()
+		}
 		return c.status(nil)
 	}
 	name, rest := args[0], args[1:]
@@ -103,6 +105,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return cmd.run(c, rest)
+}
+
+func (c *cli) tui() int {
+	g, code := c.open()
+	if g == nil {
+		return code
+	}
+	if err := tui.Run(c.ctx, g, os.Stdin, c.stdout); err != nil {
+		c.errOut.Error(err)
+		return exitFail
+	}
+	return exitOK
 }
 
 func lookup(name string) *command {
