@@ -27,7 +27,7 @@ import (
 
 func TestHomeGolden(t *testing.T) {
 	tm := start(t, newTestModel(t, demoWorkbook(t)))
-	waitFor(t, tm, 5*time.Second, "distlings")
+	waitFor(t, tm, 15*time.Second, "distlings")
 	m := finish(t, tm)
 	teatest.RequireEqualOutput(t, []byte(m.View()))
 }
@@ -35,7 +35,7 @@ func TestHomeGolden(t *testing.T) {
 func TestLabScreenGolden(t *testing.T) {
 	tm := start(t, newTestModel(t, demoWorkbook(t)))
 	press(tm, "enter") // the cursor starts on the lab to work on
-	waitFor(t, tm, 5*time.Second, "lab 01 demo", "Subtracts")
+	waitFor(t, tm, 15*time.Second, "lab 01 demo", "Subtracts")
 	m := finish(t, tm)
 	teatest.RequireEqualOutput(t, []byte(m.View()))
 }
@@ -43,7 +43,7 @@ func TestLabScreenGolden(t *testing.T) {
 func TestHelpGolden(t *testing.T) {
 	tm := start(t, newTestModel(t, demoWorkbook(t)))
 	press(tm, "?")
-	waitFor(t, tm, 5*time.Second, "Keys", "previous failure")
+	waitFor(t, tm, 15*time.Second, "Keys", "previous failure")
 	m := finish(t, tm)
 	teatest.RequireEqualOutput(t, []byte(m.View()))
 }
@@ -56,7 +56,7 @@ func TestResultsGolden(t *testing.T) {
 	m.results.set(failingOutcome(lab))
 	m.state = stateResults
 	tm := start(t, m)
-	waitFor(t, tm, 5*time.Second, "TestSubtracts")
+	waitFor(t, tm, 15*time.Second, "TestSubtracts")
 	m = finish(t, tm)
 	teatest.RequireEqualOutput(t, []byte(m.View()))
 }
@@ -109,16 +109,16 @@ func TestResultsKeepTheReplayLineAndTheTimeline(t *testing.T) {
 
 func TestHomeMovesOpensAndGoesBack(t *testing.T) {
 	tm := start(t, newTestModel(t, demoWorkbook(t)))
-	waitFor(t, tm, 5*time.Second, "▸ → 01")
+	waitFor(t, tm, 15*time.Second, "▸ → 01")
 
 	press(tm, "down")
-	waitFor(t, tm, 5*time.Second, "▸   02")
+	waitFor(t, tm, 15*time.Second, "▸   02")
 	press(tm, "enter")
-	waitFor(t, tm, 5*time.Second, "lab 02 queue", "Redelivery after a timeout")
+	waitFor(t, tm, 15*time.Second, "lab 02 queue", "Redelivery after a timeout")
 	press(tm, "esc")
-	waitFor(t, tm, 5*time.Second, "distlings")
+	waitFor(t, tm, 15*time.Second, "distlings")
 	press(tm, "down", "enter") // the broken lab cannot be opened
-	waitFor(t, tm, 5*time.Second, "cannot be opened")
+	waitFor(t, tm, 15*time.Second, "cannot be opened")
 
 	m := finish(t, tm)
 	assert.Equal(t, stateHome, m.state)
@@ -128,9 +128,9 @@ func TestHomeMovesOpensAndGoesBack(t *testing.T) {
 func TestHomeFilters(t *testing.T) {
 	tm := start(t, newTestModel(t, demoWorkbook(t)))
 	press(tm, "/", "q", "u", "e")
-	waitFor(t, tm, 5*time.Second, "filter: que")
+	waitFor(t, tm, 15*time.Second, "filter: que")
 	press(tm, "enter")
-	waitFor(t, tm, 5*time.Second, "filter: que (esc clears it)")
+	waitFor(t, tm, 15*time.Second, "filter: que (esc clears it)")
 
 	m := finish(t, tm)
 	require.Len(t, m.home.shown(), 1, "q while typing is text, not quit")
@@ -141,24 +141,24 @@ func TestLabScreenActions(t *testing.T) {
 	g := demoWorkbook(t)
 	tm := start(t, newTestModel(t, g))
 	press(tm, "enter")
-	waitFor(t, tm, 5*time.Second, "lab 01 demo")
+	waitFor(t, tm, 15*time.Second, "lab 01 demo")
 
 	press(tm, "h")
-	waitFor(t, tm, 5*time.Second, "Hint 1 of 1", "Use -.")
+	waitFor(t, tm, 15*time.Second, "Hint 1 of 1", "Use -.")
 	press(tm, "up", "h")
-	waitFor(t, tm, 5*time.Second, "Hint 1 of 2", "Use +.")
+	waitFor(t, tm, 15*time.Second, "Hint 1 of 2", "Use +.")
 	press(tm, "e")
-	waitFor(t, tm, 5*time.Second, "$EDITOR is not set")
+	waitFor(t, tm, 15*time.Second, "$EDITOR is not set")
 	press(tm, "R")
-	waitFor(t, tm, 5*time.Second, "Put back the shipped stubs")
+	waitFor(t, tm, 15*time.Second, "Put back the shipped stubs")
 	press(tm, "n")
-	waitFor(t, tm, 5*time.Second, "Nothing was reset.")
+	waitFor(t, tm, 15*time.Second, "Nothing was reset.")
 	press(tm, "R", "y")
-	waitFor(t, tm, 5*time.Second, "already matches its shipped stubs")
+	waitFor(t, tm, 15*time.Second, "already matches its shipped stubs")
 	press(tm, "g")
 	waitFor(t, tm, 10*time.Second, "Common mistakes", "Swapping the operands")
 	press(tm, "esc")
-	waitFor(t, tm, 5*time.Second, "part 1 is written in")
+	waitFor(t, tm, 15*time.Second, "part 1 is written in")
 
 	m := finish(t, tm)
 	assert.Equal(t, stateLab, m.state)
@@ -196,11 +196,11 @@ func TestResultsJumpBetweenFailures(t *testing.T) {
 	tm := start(t, m)
 
 	press(tm, "n", "n")
-	waitFor(t, tm, 5*time.Second, "failure 2 of 2")
+	waitFor(t, tm, 15*time.Second, "failure 2 of 2")
 	press(tm, "N")
-	waitFor(t, tm, 5*time.Second, "failure 1 of 2")
+	waitFor(t, tm, 15*time.Second, "failure 1 of 2")
 	press(tm, "esc")
-	waitFor(t, tm, 5*time.Second, "part 2 is written in")
+	waitFor(t, tm, 15*time.Second, "part 2 is written in")
 
 	m = finish(t, tm)
 	assert.Equal(t, stateLab, m.state)
@@ -210,7 +210,7 @@ func TestResizeRedraws(t *testing.T) {
 	tm := start(t, newTestModel(t, demoWorkbook(t)))
 	tm.Send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	press(tm, "enter")
-	waitFor(t, tm, 5*time.Second, "lab 01 demo")
+	waitFor(t, tm, 15*time.Second, "lab 01 demo")
 
 	m := finish(t, tm)
 	for _, l := range strings.Split(m.View(), "\n") {
