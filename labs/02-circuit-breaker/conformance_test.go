@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -142,7 +143,7 @@ func verdict(err error) string {
 
 func TestSameDecisionsAsGobreaker(t *testing.T) {
 	seeds.Sweep(t, 100, func(t *testing.T, seed uint64) {
-		bubble(t, func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 0x0b7ea4e7))
 			cfg := randomConfig(r)
 			trace := randomTrace(r, cfg, 2000)

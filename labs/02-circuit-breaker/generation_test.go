@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -15,7 +16,7 @@ import (
 )
 
 func TestLateFailureFromBeforeTheBreakerOpenedDoesNotCount(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		slow, err := b.Allow() // a slow call, started while closed
 		require.NoError(t, err)
@@ -32,7 +33,7 @@ func TestLateFailureFromBeforeTheBreakerOpenedDoesNotCount(t *testing.T) {
 }
 
 func TestLateSuccessesDoNotCloseTheBreaker(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		var slow []Generation
 		for range 2 {
@@ -51,7 +52,7 @@ func TestLateSuccessesDoNotCloseTheBreaker(t *testing.T) {
 }
 
 func TestLateResultsAfterAFixedWindowResetDoNotCount(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{ConsecutiveFailures: 3, Window: 10 * time.Second})
 		var slow []Generation
 		for range 3 {
@@ -69,7 +70,7 @@ func TestLateResultsAfterAFixedWindowResetDoNotCount(t *testing.T) {
 }
 
 func TestHalfOpenLetsMaxProbesThroughUnderConcurrency(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{ConsecutiveFailures: 3, Timeout: 10 * time.Second, MaxProbes: 3}
 		b := New(cfg)
 		open(t, b, 3)
@@ -99,7 +100,7 @@ func TestHalfOpenLetsMaxProbesThroughUnderConcurrency(t *testing.T) {
 // TestManyCallersThroughOutagesAndRecoveries runs hundreds of goroutines
 // through outages of a dependency, with the race detector watching.
 func TestManyCallersThroughOutagesAndRecoveries(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, Buckets: 10, Timeout: 5 * time.Second, MaxProbes: 2}
 		b := New(cfg)
 		start := time.Now()

@@ -1,10 +1,13 @@
 package breaker
 
+// Every test runs in a testing/synctest bubble: time.Now starts at
+// midnight UTC, 2000-01-01, and time.Sleep moves the clock at once, so
+// hours of traffic take milliseconds and times are exact.
+
 import (
 	"errors"
 	"fmt"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -15,13 +18,6 @@ func lesson(what, rule string) string { return what + "\nrule: " + rule }
 
 // errBoom is a failed call.
 var errBoom = errors.New("dependency failed")
-
-// bubble runs a test on a fake clock: time.Now starts at midnight UTC,
-// 2000-01-01, and time.Sleep moves it forward at once.
-func bubble(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	synctest.Test(t, f)
-}
 
 // call makes one call through b that ends with err at once; it reports
 // whether the breaker let it through.

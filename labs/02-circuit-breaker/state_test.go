@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -17,7 +18,7 @@ import (
 var threeStrikes = Config{ConsecutiveFailures: 3, Timeout: 10 * time.Second, MaxProbes: 2}
 
 func TestClosedBreakerLetsCallsThroughAndCountsThem(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		_, err := b.Allow()
 		require.NoError(t, err, "a new breaker is closed: calls go through")
@@ -31,7 +32,7 @@ func TestClosedBreakerLetsCallsThroughAndCountsThem(t *testing.T) {
 }
 
 func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		fail(t, b, 2)
 		succeed(t, b, 1)
@@ -43,7 +44,7 @@ func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
 }
 
 func TestOpenBreakerRejectsAtOnce(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		open(t, b, 3)
 		before := time.Now()
@@ -58,7 +59,7 @@ func TestOpenBreakerRejectsAtOnce(t *testing.T) {
 }
 
 func TestOpenLastsExactlyTimeout(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		open(t, b, 3)
 		time.Sleep(threeStrikes.Timeout)
@@ -73,7 +74,7 @@ func TestOpenLastsExactlyTimeout(t *testing.T) {
 }
 
 func TestHalfOpenLetsAtMostMaxProbesThrough(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		open(t, b, 3)
 		time.Sleep(threeStrikes.Timeout + time.Second)
@@ -94,7 +95,7 @@ func TestHalfOpenLetsAtMostMaxProbesThrough(t *testing.T) {
 }
 
 func TestProbeSuccessesCloseTheBreaker(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		open(t, b, 3)
 		time.Sleep(threeStrikes.Timeout + time.Second)
@@ -108,7 +109,7 @@ func TestProbeSuccessesCloseTheBreaker(t *testing.T) {
 }
 
 func TestAFailedProbeOpensTheBreakerAgain(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(threeStrikes)
 		open(t, b, 3)
 		time.Sleep(threeStrikes.Timeout + time.Second)
@@ -124,7 +125,7 @@ func TestAFailedProbeOpensTheBreakerAgain(t *testing.T) {
 }
 
 func TestCountsStartOverOnEveryStateChange(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{ConsecutiveFailures: 3, Timeout: 10 * time.Second, MaxProbes: 1})
 		open(t, b, 3)
 		assert.Equal(t, Counts{}, b.Counts(), lesson("the breaker opened and kept its counts",
@@ -139,7 +140,7 @@ func TestCountsStartOverOnEveryStateChange(t *testing.T) {
 }
 
 func TestZeroTimeoutAndMaxProbesMeanTheDefaults(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{ConsecutiveFailures: 1})
 		open(t, b, 1)
 		time.Sleep(DefaultTimeout)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -16,7 +17,7 @@ import (
 var halfFail = Config{FailureRatio: 0.5, MinRequests: 10, Window: 10 * time.Second, Buckets: 5, Timeout: 30 * time.Second}
 
 func TestRatioNeedsTheMinimumVolume(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(halfFail)
 		fail(t, b, 4)
 		wantState(t, b, Closed, "4 failures in 4 calls with MinRequests 10",
@@ -30,7 +31,7 @@ func TestRatioNeedsTheMinimumVolume(t *testing.T) {
 }
 
 func TestRatioCountsCallsStillInProgress(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(halfFail)
 		var pending []Generation
 		for range 6 {
@@ -46,7 +47,7 @@ func TestRatioCountsCallsStillInProgress(t *testing.T) {
 }
 
 func TestFixedWindowStartsOverEveryWindow(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{ConsecutiveFailures: 5, Window: 10 * time.Second})
 		fail(t, b, 4)
 		time.Sleep(10 * time.Second)
@@ -60,7 +61,7 @@ func TestFixedWindowStartsOverEveryWindow(t *testing.T) {
 }
 
 func TestRollingWindowForgetsOneBucketAtATime(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{FailureRatio: 0.9, MinRequests: 10, Window: 10 * time.Second, Buckets: 5}) // 5 buckets of 2s
 		for range 5 {
 			succeed(t, b, 1)
@@ -82,7 +83,7 @@ func TestRollingWindowForgetsOneBucketAtATime(t *testing.T) {
 }
 
 func TestResultCountsInTheBucketItsCallStartedIn(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(halfFail) // 5 buckets of 2s
 		slow, err := b.Allow()
 		require.NoError(t, err)
@@ -105,7 +106,7 @@ func TestResultCountsInTheBucketItsCallStartedIn(t *testing.T) {
 }
 
 func TestWindowMemoryStaysBounded(t *testing.T) {
-	bubble(t, func(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{FailureRatio: 0.9, MinRequests: 10, Window: time.Hour, Buckets: 60})
 		const calls = 1_000_000
 		succeed(t, b, 1000) // warm up

@@ -166,12 +166,10 @@ func TestMisuseOfTheEnvIsReportedClearly(t *testing.T) {
 	})
 }
 
-// TestSeededFailureForReplay fails for some seeds only; it runs as a helper
-// process of TestReplayCommandReproducesAFailure.
-func TestSeededFailureForReplay(t *testing.T) {
-	if os.Getenv("DISTLINGS_SIM_REPLAY_HELPER") == "" {
-		t.Skip("a helper of TestReplayCommandReproducesAFailure")
-	}
+// seededFailure fails for some seeds only. TestReplayCommandReproducesAFailure
+// runs it in a child process of the test binary, as a learner's failing
+// test would run.
+func seededFailure(t *testing.T) {
 	seeds.Sweep(t, 50, func(t *testing.T, seed uint64) {
 		c := sim.NewCluster(t, sim.Config{Nodes: 3, Seed: seed, Network: sim.Network{Loss: 0.05}}, newPinger(100*time.Millisecond))
 		c.Invariant("n1 hears every ping of n2's first 10 rounds", func() error {
@@ -193,15 +191,19 @@ func TestSeededFailureForReplay(t *testing.T) {
 }
 
 func TestReplayCommandReproducesAFailure(t *testing.T) {
+	if os.Getenv("DISTLINGS_SIM_REPLAY_HELPER") != "" {
+		seededFailure(t) // the child: the test that fails
+		return
+	}
 	run := func(args ...string) string {
-		cmd := exec.Command(os.Args[0], append([]string{"-test.run", "^TestSeededFailureForReplay$", "-test.v"}, args...)...)
+		cmd := exec.Command(os.Args[0], append([]string{"-test.run", "^TestReplayCommandReproducesAFailure$", "-test.v"}, args...)...)
 		cmd.Env = append(os.Environ(), "DISTLINGS_SIM_REPLAY_HELPER=1", "DISTLINGS_SEED=", "DISTLINGS_SEEDS=")
 		out, err := cmd.CombinedOutput()
 		require.Error(t, err, "the helper test must fail:\n%s", out)
 		return string(out)
 	}
 	sweep := run()
-	m := regexp.MustCompile(`go test \./labs/internal/sim -run '\^TestSeededFailureForReplay\$' -seed (\d+)`).FindStringSubmatch(sweep)
+	m := regexp.MustCompile(`go test \./labs/internal/sim -run '\^TestReplayCommandReproducesAFailure\$' -seed (\d+)`).FindStringSubmatch(sweep)
 	require.NotNil(t, m, "a failing seed prints its replay command:\n%s", sweep)
 	assert.Contains(t, sweep, "stopped at the first failing seed")
 
@@ -210,7 +212,7 @@ func TestReplayCommandReproducesAFailure(t *testing.T) {
 	want := failure.FindString(sweep)
 	require.NotEmpty(t, want)
 	assert.Equal(t, want, failure.FindString(replay), "the replay fails the same way, at the same event")
-	assert.Equal(t, 1, strings.Count(replay, "=== RUN   TestSeededFailureForReplay/seed_"), "a replay runs that one seed")
+	assert.Equal(t, 1, strings.Count(replay, "=== RUN   TestReplayCommandReproducesAFailure/seed_"), "a replay runs that one seed")
 	tracePath(t, sweep)
 	tracePath(t, replay)
 }
