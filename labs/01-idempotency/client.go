@@ -14,23 +14,7 @@ package idempotency
 import (
 	"context"
 	"math/rand/v2"
-	"time"
 )
-
-// RetryPolicy says how a Client retries.
-type RetryPolicy struct {
-	// BaseDelay bounds the wait before the first retry; each retry after
-	// that doubles the bound ("exponential backoff").
-	BaseDelay time.Duration
-	// MaxDelay caps the bound: no wait is longer.
-	MaxDelay time.Duration
-	// AttemptTimeout is how long one attempt may take before the client
-	// gives up on it and retries.
-	AttemptTimeout time.Duration
-}
-
-// DefaultRetryPolicy suits a payment API a few milliseconds away.
-var DefaultRetryPolicy = RetryPolicy{BaseDelay: 50 * time.Millisecond, MaxDelay: 5 * time.Second, AttemptTimeout: 2 * time.Second}
 
 // Client makes payments through a Charger that may fail. It is safe for
 // concurrent use.
