@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/distlings/distlings/labs/internal/jitter"
 	"github.com/distlings/distlings/labs/internal/seeds"
 )
 
@@ -305,27 +306,9 @@ func TestClientBackoffIsExponentialWithFullJitter(t *testing.T) {
 				waits[n] = append(waits[n], ts[n+1].Sub(ts[n]))
 			}
 		}
-		var table strings.Builder
-		fmt.Fprintf(&table, "    retry  bound    mean wait (want about half the bound)\n")
-		ok := true
-		for n, ws := range waits {
-			bound := min(policy.MaxDelay, policy.BaseDelay<<n)
-			var sum time.Duration
-			below := 0
-			for _, w := range ws {
-				sum += w
-				if w < bound/4 {
-					below++
-				}
-				ok = ok && w < bound
-			}
-			mean := sum / time.Duration(len(ws))
-			share := float64(below) / float64(len(ws))
-			ok = ok && mean >= bound*2/5 && mean <= bound*3/5 && share >= 0.15 && share <= 0.35
-			fmt.Fprintf(&table, "    %5d  %-7v  %v (%.0f%% of waits below a quarter of the bound, want about 25%%)\n", n+1, bound, mean.Round(time.Millisecond), 100*share)
-		}
+		ok, table := jitter.Judge(waits, policy.BaseDelay, policy.MaxDelay)
 		assert.True(t, ok, clientLesson(
-			fmt.Sprintf("the waits of %d clients before each retry do not look like full jitter:\n%s", clients, table.String()),
+			fmt.Sprintf("the waits of %d clients before each retry do not look like full jitter:\n%s", clients, table),
 			"wait a random time drawn uniformly from [0, min(MaxDelay, BaseDelay*2^n)): the bound doubles so a struggling dependency gets room, and the whole range is random so that clients that failed together spread out"))
 	})
 }
@@ -343,18 +326,13 @@ func TestClientRetriesOfManyClientsSpreadOut(t *testing.T) {
 		policy := RetryPolicy{MaxAttempts: 10, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second, AttemptTimeout: time.Second}
 		manyClients(t, dep, policy, clients, time.Minute)
 
-		buckets := map[time.Duration]int{}
+		var retries []time.Duration
 		for _, a := range dep.arrivals() {
 			if a.n > 1 { // retries only: the first attempts all start at once by design
-				buckets[a.at.Sub(start).Truncate(10*time.Millisecond)]++
+				retries = append(retries, a.at.Sub(start))
 			}
 		}
-		peakAt, peak := time.Duration(0), 0
-		for at, n := range buckets {
-			if n > peak || (n == peak && at < peakAt) {
-				peakAt, peak = at, n
-			}
-		}
+		peakAt, peak := jitter.Busiest(retries, 10*time.Millisecond)
 		assert.LessOrEqual(t, peak, clients/5, clientLesson(
 			fmt.Sprintf("%d clients failed together at the start, and %d of their retries reached the dependency within the same 10ms, at %v", clients, peak, peakAt),
 			"without jitter, clients that failed together retry together, in waves that can keep a recovering dependency down (a retry storm); a random wait spreads them out"))
