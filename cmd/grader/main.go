@@ -334,18 +334,18 @@ func (c *cli) test(args []string) int {
 // runTests runs a lab once, prints the outcome and returns the exit code;
 // grader test and each run of grader watch share it.
 func (c *cli) runTests(g *grade.Grader, lab *catalog.Lab, opts grade.TestOptions, verbose bool) int {
-	if isTerminal(c.stdout) {
-		fmt.Fprintf(c.stdout, "building and running lab %s…\n", lab.ID())
-	}
+	stream := c.out.Stream(lab, verbose, isTerminal(c.stdout))
+	opts.Events = stream.Event
 	o, err := g.Test(c.ctx, lab, opts)
 	if err != nil {
+		stream.Close()
 		c.errOut.Error(err)
 		if errors.As(err, new(*catalog.ManifestError)) || strings.Contains(err.Error(), "there is no part") {
 			return exitUsage
 		}
 		return exitFail
 	}
-	c.out.Outcome(o, verbose)
+	stream.Finish(o)
 	if c.ctx.Err() != nil {
 		fmt.Fprintln(c.stderr, "grader: stopped; nothing was recorded")
 		return exitFail

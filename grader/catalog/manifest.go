@@ -26,8 +26,14 @@ type Manifest struct {
 	// They are what `grader reset` restores and what a solution replaces.
 	Stubs   []string
 	Timeout time.Duration // per part, unless the part sets its own
-	Race    bool          // run under the race detector when the toolchain can
-	Parts   []*Part
+	// Race says whether the parts run under the race detector (when the
+	// toolchain can), unless a part says otherwise; RaceReason says why, so
+	// that the choice is made on purpose: the detector slows tests several
+	// times over and finds only races between goroutines of the learner's
+	// own.
+	Race       bool
+	RaceReason string
+	Parts      []*Part
 }
 
 // Part is one graded step of a lab.
@@ -39,6 +45,10 @@ type Part struct {
 	Timeout time.Duration
 	Hints   []string // tiered: each says more than the one before
 	File    string   // the stub file the part is written in
+	// Race is the lab's setting unless the part overrides it, with
+	// RaceReason saying why.
+	Race       bool
+	RaceReason string
 }
 
 // Points is the sum of the parts' points.
@@ -74,21 +84,24 @@ func (e *ManifestError) Error() string {
 
 // rawManifest mirrors the TOML; Manifest is what the rest of the grader uses.
 type rawManifest struct {
-	Title   string    `toml:"title"`
-	Tagline string    `toml:"tagline"`
-	Stubs   []string  `toml:"stubs"`
-	Timeout string    `toml:"timeout"`
-	Race    bool      `toml:"race"`
-	Parts   []rawPart `toml:"part"`
+	Title      string    `toml:"title"`
+	Tagline    string    `toml:"tagline"`
+	Stubs      []string  `toml:"stubs"`
+	Timeout    string    `toml:"timeout"`
+	Race       *bool     `toml:"race"`
+	RaceReason string    `toml:"race_reason"`
+	Parts      []rawPart `toml:"part"`
 }
 
 type rawPart struct {
-	Title   string   `toml:"title"`
-	Points  int      `toml:"points"`
-	Tests   []string `toml:"tests"`
-	Timeout string   `toml:"timeout"`
-	Hints   []string `toml:"hints"`
-	File    string   `toml:"file"`
+	Title      string   `toml:"title"`
+	Points     int      `toml:"points"`
+	Tests      []string `toml:"tests"`
+	Timeout    string   `toml:"timeout"`
+	Hints      []string `toml:"hints"`
+	File       string   `toml:"file"`
+	Race       *bool    `toml:"race"`
+	RaceReason string   `toml:"race_reason"`
 }
 
 var testName = regexp.MustCompile(`^Test([A-Z0-9_]\w*)?$`)
@@ -122,12 +135,20 @@ func ParseManifest(data []byte, dir, rel string) (*Manifest, error) {
 		return &ManifestError{File: rel, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	if keys := md.Undecoded(); len(keys) > 0 {
-		return nil, bad(unknownField(data, keys[0]), "unknown field (known: title, tagline, stubs, timeout, race, [[part]] with title, points, file, tests, timeout, hints)")
+		return nil, bad(unknownField(data, keys[0]), "unknown field (known: title, tagline, stubs, timeout, race, race_reason, [[part]] with title, points, file, tests, timeout, hints, race, race_reason)")
 	}
 
-	m := &Manifest{Title: strings.TrimSpace(raw.Title), Tagline: strings.TrimSpace(raw.Tagline), Race: raw.Race}
+	m := &Manifest{Title: strings.TrimSpace(raw.Title), Tagline: strings.TrimSpace(raw.Tagline)}
 	if m.Title == "" {
 		return nil, bad("title", "missing")
+	}
+	if raw.Race != nil {
+		m.Race, m.RaceReason = *raw.Race, strings.TrimSpace(raw.RaceReason)
+		if m.RaceReason == "" {
+			return nil, bad("race_reason", "missing: say why the race detector is on or off for this lab (it finds races only between goroutines of the learner's own code, and slows tests several times over)")
+		}
+	} else if raw.RaceReason != "" {
+		return nil, bad("race_reason", "given without race: set race = true or false")
 	}
 	if m.Timeout, err = parseTimeout(raw.Timeout, DefaultTimeout); err != nil {
 		return nil, bad("timeout", "%v", err)
@@ -157,7 +178,16 @@ func ParseManifest(data []byte, dir, rel string) (*Manifest, error) {
 	for i, rp := range raw.Parts {
 		n := i + 1
 		field := func(name string) string { return fmt.Sprintf("part %d: %s", n, name) }
-		p := &Part{Number: n, Title: strings.TrimSpace(rp.Title), Points: rp.Points, Hints: rp.Hints}
+		p := &Part{Number: n, Title: strings.TrimSpace(rp.Title), Points: rp.Points, Hints: rp.Hints,
+			Race: m.Race, RaceReason: m.RaceReason}
+		if rp.Race != nil {
+			p.Race, p.RaceReason = *rp.Race, strings.TrimSpace(rp.RaceReason)
+			if p.RaceReason == "" {
+				return nil, bad(field("race_reason"), "missing: a part that sets race says why")
+			}
+		} else if rp.RaceReason != "" {
+			return nil, bad(field("race_reason"), "given without race: set race = true or false for this part")
+		}
 		if p.Title == "" {
 			return nil, bad(field("title"), "missing")
 		}

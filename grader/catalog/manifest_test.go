@@ -23,6 +23,7 @@ tagline = "  The first lab  "
 stubs = ["a.go", "b.go"]
 timeout = "90s"
 race = true
+race_reason = "the learner's goroutines share state"
 
 [[part]]
 title = "First"
@@ -35,6 +36,8 @@ title = "Second"
 points = 5
 file = "b.go"
 timeout = "5s"
+race = false
+race_reason = "one goroutine"
 tests = ["Test", "Test_3", "TestX"]
 hints = ["think"]
 `
@@ -58,6 +61,7 @@ func TestValidManifestIsParsedWithDefaults(t *testing.T) {
 	assert.Equal(t, []string{"a.go", "b.go"}, m.Stubs)
 	assert.Equal(t, 90*time.Second, m.Timeout)
 	assert.True(t, m.Race)
+	assert.Equal(t, "the learner's goroutines share state", m.RaceReason)
 	require.Len(t, m.Parts, 2)
 	assert.Equal(t, 15, m.Points())
 
@@ -70,12 +74,16 @@ func TestValidManifestIsParsedWithDefaults(t *testing.T) {
 	assert.Equal(t, []string{"look", "look harder"}, p1.Hints)
 	assert.Equal(t, 90*time.Second, p1.Timeout, "a part inherits the lab's timeout")
 	assert.Equal(t, "a.go", p1.File, "a part without file is written in the first stub")
+	assert.True(t, p1.Race, "a part inherits the lab's race setting")
+	assert.Equal(t, "the learner's goroutines share state", p1.RaceReason)
 
 	p2 := m.Part(2)
 	require.NotNil(t, p2)
 	assert.Equal(t, 2, p2.Number)
 	assert.Equal(t, 5*time.Second, p2.Timeout)
 	assert.Equal(t, "b.go", p2.File)
+	assert.False(t, p2.Race, "a part may override the race setting")
+	assert.Equal(t, "one goroutine", p2.RaceReason)
 
 	assert.Nil(t, m.Part(0))
 	assert.Nil(t, m.Part(3))
@@ -124,6 +132,10 @@ func TestBrokenManifestIsReportedWithFileAndField(t *testing.T) {
 		{"bad part timeout", `timeout = "5s"`, `timeout = "5"`, "part 2: timeout", "not a positive duration"},
 		{"empty hint", `["look", "look harder"]`, `["look", "  "]`, "part 1: hints", "hint 2 is empty"},
 		{"no hints", `hints = ["think"]`, `hints = []`, "part 2: hints", "at least one hint"},
+		{"race without a reason", "race_reason = \"the learner's goroutines share state\"\n", "", "race_reason", "say why the race detector is on or off"},
+		{"a reason without race", "race = true\n", "", "race_reason", "given without race"},
+		{"part race without a reason", "race_reason = \"one goroutine\"\n", "", "part 2: race_reason", "a part that sets race says why"},
+		{"part reason without race", "race = false\n", "", "part 2: race_reason", "given without race"},
 		{"file not a stub", `file = "b.go"`, `file = "c.go"`, "part 2: file", `"c.go" is not one of the stubs`},
 	}
 	for _, tc := range cases {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/progress"
@@ -27,7 +30,26 @@ type TestOptions struct {
 type Outcome struct {
 	*run.Result
 	Notices []string
-	Race    bool
+}
+
+// RaceSummary says where the race detector ran: "on", "off", or "on for
+// parts 2, 5" when the lab's parts differ.
+func (o *Outcome) RaceSummary() string {
+	var on []string
+	for _, p := range o.Parts {
+		if p.Race {
+			on = append(on, strconv.Itoa(p.Part.Number))
+		}
+	}
+	switch len(on) {
+	case 0:
+		return "off"
+	case len(o.Parts):
+		return "on"
+	case 1:
+		return "on for part " + on[0]
+	}
+	return "on for parts " + strings.Join(on, ", ")
 }
 
 // Test runs parts of a lab against the shipped tests and records the outcome
@@ -46,12 +68,19 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		return nil, err
 	}
 	out := &Outcome{}
-	race := lab.Race && !opts.NoRace
-	if race && !tool.CanRace {
-		race = false
+	wantsRace := slices.ContainsFunc(parts, func(p *catalog.Part) bool { return p.Race })
+	race := func(p *catalog.Part) bool { return p.Race && !opts.NoRace && tool.CanRace }
+	if wantsRace && !opts.NoRace && !tool.CanRace {
 		out.Notices = append(out.Notices, "the race detector needs cgo and a C compiler (gcc or clang); running without it")
 	}
-	out.Race = race
+	notice := func(text string) {
+		if opts.Events != nil {
+			opts.Events(run.Event{Kind: run.Notice, Text: text})
+		}
+	}
+	for _, n := range out.Notices {
+		notice(n)
+	}
 
 	overlayDir, err := os.MkdirTemp("", "distlings-shipped-")
 	if err != nil {
@@ -63,6 +92,9 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		return nil, err
 	}
 	out.Notices = append(out.Notices, notices...)
+	for _, n := range notices {
+		notice(n)
+	}
 
 	hash, err := FilesHash(lab)
 	if err != nil {

@@ -78,6 +78,7 @@ type PartResult struct {
 	Output    []string
 	Truncated bool
 	Elapsed   time.Duration
+	Race      bool // ran under the race detector
 }
 
 // Failing returns the tests that did not pass.
@@ -127,6 +128,10 @@ type Event struct {
 	Done *PartResult   // for PartDone
 	// Build is set for BuildDone.
 	Build *Build
+	// Progress is set for BuildProgressed.
+	Progress *BuildProgress
+	// Text is set for Notice.
+	Text string
 }
 
 // EventKind says what happened.
@@ -134,7 +139,9 @@ type EventKind int
 
 // Events, in the order they happen.
 const (
-	BuildStarted EventKind = iota
+	Notice          EventKind = iota // something the learner should know about the run
+	BuildStarted                     //
+	BuildProgressed                  // a few times a second while a slow build runs
 	BuildDone
 	PartStarted
 	TestDone

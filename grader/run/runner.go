@@ -3,11 +3,9 @@ package run
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -26,8 +24,10 @@ type Spec struct {
 	// absolute path of the file to compile instead (go build -overlay).
 	Overlay map[string]string
 	Tags    []string
-	Race    bool
-	Args    []string // extra flags for the test binary, such as -seed=7
+	// Race says which parts run under the race detector; nil means none.
+	// A lab whose parts differ is built twice, with and without it.
+	Race func(*catalog.Part) bool
+	Args []string // extra flags for the test binary, such as -seed=7
 	// Parallel is how many parts run at once; 0 means one per CPU.
 	Parallel int
 	Events   func(Event) // may be nil; called from several goroutines, one at a time
@@ -36,39 +36,6 @@ type Spec struct {
 // Grace is how long a part may run past its timeout before it is killed:
 // the test binary's own -test.timeout fires first and prints where it was.
 const Grace = 20 * time.Second
-
-// Build compiles the lab's test binary into dir. bin is its path.
-func (tc *Toolchain) Build(ctx context.Context, s *Spec, dir string) (bin string, b Build) {
-	start := time.Now()
-	bin = filepath.Join(dir, "lab.test")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	args := []string{"test", "-c", "-o", bin}
-	if s.Race {
-		args = append(args, "-race")
-	}
-	if len(s.Tags) > 0 {
-		args = append(args, "-tags", strings.Join(s.Tags, ","))
-	}
-	if len(s.Overlay) > 0 {
-		path := filepath.Join(dir, "overlay.json")
-		data, _ := json.Marshal(map[string]any{"Replace": s.Overlay})
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			return "", Build{Output: []string{"write overlay: " + err.Error()}}
-		}
-		args = append(args, "-overlay", path)
-	}
-	args = append(args, "./"+s.Lab.RelDir)
-	cmd := exec.CommandContext(ctx, tc.Go, args...)
-	cmd.Dir = s.Root
-	out, err := cmd.CombinedOutput()
-	b = Build{OK: err == nil, Output: buildMessages(out), Elapsed: time.Since(start)}
-	if err != nil && len(b.Output) == 0 {
-		b.Output = []string{err.Error()}
-	}
-	return bin, b
-}
 
 // buildMessages keeps the compiler's and vet's messages and drops the
 // "# package" headers between them.
@@ -113,7 +80,7 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 		}
 	}
 	emit(Event{Kind: BuildStarted})
-	bin, build := tc.Build(ctx, s, dir)
+	bins, build := tc.buildAll(ctx, s, parts, dir, emit)
 	emit(Event{Kind: BuildDone, Build: &build})
 	res := &Result{Lab: s.Lab, Build: build, Parts: make([]*PartResult, len(parts))}
 	if !build.OK {
@@ -124,7 +91,11 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 		return res, nil
 	}
 	defined := map[string]bool{}
-	if names, err := tc.List(ctx, bin, s.Lab.Dir); err == nil {
+	listBin, ok := bins[false] // starts faster than a race-instrumented one
+	if !ok {
+		listBin = bins[true]
+	}
+	if names, err := tc.List(ctx, listBin, s.Lab.Dir); err == nil {
 		res.Defined = names
 		for _, n := range names {
 			defined[n] = true
@@ -146,9 +117,11 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			emit(Event{Kind: PartStarted, Part: p})
-			r := tc.runPart(ctx, s, bin, p, defined, func(t *TestResult) {
+			race := s.Race != nil && s.Race(p)
+			r := tc.runPart(ctx, s, bins[race], p, defined, func(t *TestResult) {
 				emit(Event{Kind: TestDone, Part: p, Test: t})
 			})
+			r.Race = race
 			res.Parts[i] = r
 			emit(Event{Kind: PartDone, Part: p, Done: r})
 		}()
@@ -156,6 +129,48 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// buildAll builds the binaries the parts need: one without the race
+// detector, one with it, or both at once.
+func (tc *Toolchain) buildAll(ctx context.Context, s *Spec, parts []*catalog.Part, dir string, emit func(Event)) (map[bool]string, Build) {
+	need := map[bool]bool{}
+	for _, p := range parts {
+		need[s.Race != nil && s.Race(p)] = true
+	}
+	bins := map[bool]string{}
+	builds := map[bool]Build{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for race := range need {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var progress func(BuildProgress)
+			if s.Events != nil {
+				progress = func(p BuildProgress) { emit(Event{Kind: BuildProgressed, Progress: &p}) }
+			}
+			bin, b := tc.Build(ctx, s, dir, race, progress)
+			mu.Lock()
+			defer mu.Unlock()
+			bins[race], builds[race] = bin, b
+		}()
+	}
+	wg.Wait()
+	// One report: the first failure (without the race detector first: its
+	// messages are the same and it is the one a plain go test shows).
+	merged := Build{OK: true}
+	for _, race := range []bool{false, true} {
+		b, ok := builds[race]
+		if !ok {
+			continue
+		}
+		merged.Elapsed = max(merged.Elapsed, b.Elapsed)
+		if !b.OK && merged.OK {
+			merged.OK, merged.Output = false, b.Output
+		}
+	}
+	return bins, merged
 }
 
 func notBuilt(p *catalog.Part) *PartResult {

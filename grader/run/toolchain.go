@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // Toolchain is the Go installation the grader drives.
@@ -55,13 +56,23 @@ func FindToolchain(ctx context.Context) (*Toolchain, error) {
 	return tc, nil
 }
 
+// listTimeout bounds listing a binary's tests: package init runs first,
+// and learner code there may hang.
+const listTimeout = 30 * time.Second
+
 // List returns the top-level test functions a built test binary holds.
 func (tc *Toolchain) List(ctx context.Context, bin, dir string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-test.list", "^Test")
 	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	cmd.Env = testEnv()
+	killGroup(cmd)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &limitedBuffer{buf: &stdout, max: maxBuildBytes}
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4 << 10}
+	err := cmd.Run()
+	out := stdout.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("list tests: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}

@@ -17,39 +17,20 @@ import (
 // learner asks for all of it.
 const shownLines = 40
 
-// Outcome prints a graded run: the build, then each part with its failing
-// tests and what they said. verbose also lists passing tests and prints
-// output in full.
+// Outcome prints a graded run after the fact, as a Stream would have
+// printed it: the build, then each part with its failing tests and what
+// they said. verbose also lists passing tests and prints output in full.
 func (p *Printer) Outcome(o *grade.Outcome, verbose bool) {
-	lab := o.Lab
-	p.printf("%s  %s\n", p.st.title.Render(fmt.Sprintf("lab %02d %s", lab.Number, lab.Slug)), lab.Title)
-	p.Notices(o.Notices)
-	if !o.Build.OK {
-		p.printf("\n%s the lab does not compile, so no part could run:\n", p.st.bad.Render("BUILD FAILED"))
-		p.printf("%s\n\n", strings.TrimRight(indent(o.Build.Output, "  "), "\n "))
-		for _, pr := range o.Parts {
-			p.printf("%s part %d  %s %s\n", pad(p.st.bad.Render("NO BUILD"), 8), pr.Part.Number, pad(cut(pr.Part.Title, 46), 46),
-				p.st.dim.Render(fmt.Sprintf("0/%d  did not build", pr.Part.Points)))
-		}
-		return
+	s := p.Stream(o.Lab, verbose, false)
+	for _, n := range o.Notices {
+		s.Event(run.Event{Kind: run.Notice, Text: n})
 	}
-	race := ", race detector off"
-	if o.Race {
-		race = ", race detector on"
-	}
-	p.printf("%s\n\n", p.st.dim.Render(fmt.Sprintf("built in %s%s", o.Build.Elapsed.Round(100*time.Millisecond), race)))
-	earned := 0
+	s.Event(run.Event{Kind: run.BuildStarted})
+	s.Event(run.Event{Kind: run.BuildDone, Build: &o.Build})
 	for _, pr := range o.Parts {
-		p.part(pr, verbose)
-		if pr.Status == run.Passed {
-			earned += pr.Part.Points
-		}
+		s.Event(run.Event{Kind: run.PartDone, Part: pr.Part, Done: pr})
 	}
-	total := 0
-	for _, pr := range o.Parts {
-		total += pr.Part.Points
-	}
-	p.printf("\n%d/%d points from the parts that ran (%s)\n", earned, total, o.Elapsed.Round(100*time.Millisecond))
+	s.Finish(o)
 }
 
 func (p *Printer) part(pr *run.PartResult, verbose bool) {

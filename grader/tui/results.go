@@ -145,10 +145,7 @@ func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int) {
 		add(2, o.Build.Output...)
 		add(0, "")
 	} else {
-		race := "race detector off"
-		if o.Race {
-			race = "race detector on"
-		}
+		race := "race detector " + o.RaceSummary()
 		add(0, st.dim.Render(fmt.Sprintf("built in %s, %s", o.Build.Elapsed.Round(100*time.Millisecond), race)), "")
 	}
 	for _, p := range o.Parts {

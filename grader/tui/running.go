@@ -121,6 +121,7 @@ type runModel struct {
 	parts   []*catalog.Part
 	live    map[int]*partLive // by part number
 	build   *run.Build        // nil while building
+	builtSo map[bool]run.BuildProgress
 	started time.Time
 	spin    spinner.Model
 }
@@ -147,6 +148,11 @@ func (r *runModel) start(lab *catalog.Lab, numbers []int) tea.Cmd {
 
 func (r *runModel) event(e run.Event) {
 	switch e.Kind {
+	case run.BuildProgressed:
+		if r.builtSo == nil {
+			r.builtSo = map[bool]run.BuildProgress{}
+		}
+		r.builtSo[e.Progress.Race] = *e.Progress
 	case run.BuildDone:
 		r.build = e.Build
 	case run.PartStarted:
@@ -162,6 +168,21 @@ func (r *runModel) event(e run.Event) {
 			l.running, l.done = false, e.Done
 		}
 	}
+}
+
+// buildProgress says how far a slow build has come, and that a first
+// build takes longer.
+func (r *runModel) buildProgress() string {
+	var parts []string
+	for _, race := range []bool{false, true} {
+		if p, ok := r.builtSo[race]; ok {
+			parts = append(parts, p.String())
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, "; ") + "\n" + r.c.st.dim.Render("  a lab's first build compiles what it needs (for lab 01, etcd: a few minutes); later builds take seconds")
 }
 
 // update keeps the spinner turning; each turn also redraws the elapsed time.
@@ -187,7 +208,7 @@ func (r *runModel) viewFrame(watching string) string {
 	var body strings.Builder
 	switch {
 	case r.build == nil:
-		fmt.Fprintf(&body, "%s building the tests…\n\n", r.spin.View())
+		fmt.Fprintf(&body, "%s building the tests…%s\n\n", r.spin.View(), r.buildProgress())
 	case r.build.OK:
 		fmt.Fprintf(&body, "%s built in %s\n\n", st.good.Render("✓"), r.build.Elapsed.Round(100*time.Millisecond))
 	default:

@@ -79,14 +79,14 @@ func failingOutcome(lab *catalog.Lab) *grade.Outcome {
 		"      1.201s  n3 → n2  RequestVoteReply{term 7, granted}",
 		"      1.203s  n3 → n4  RequestVoteReply{term 7, granted}   ← second vote in term 7",
 	}
-	return &grade.Outcome{Race: true, Result: &run.Result{
+	return &grade.Outcome{Result: &run.Result{
 		Lab:     lab,
 		Build:   run.Build{OK: true, Elapsed: 1200 * time.Millisecond},
 		Elapsed: 2300 * time.Millisecond,
 		Parts: []*run.PartResult{
-			{Part: lab.Part(1), Status: run.Passed, Elapsed: 120 * time.Millisecond,
+			{Part: lab.Part(1), Status: run.Passed, Elapsed: 120 * time.Millisecond, Race: true,
 				Tests: []*run.TestResult{{Name: "TestAdds", Status: run.TestPassed}}},
-			{Part: lab.Part(2), Status: run.Failed, Elapsed: 340 * time.Millisecond,
+			{Part: lab.Part(2), Status: run.Failed, Elapsed: 340 * time.Millisecond, Race: true,
 				Tests: []*run.TestResult{{Name: "TestSubtracts", Status: run.TestFailed, Output: output}}},
 		},
 	}}

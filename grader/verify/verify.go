@@ -204,7 +204,10 @@ func (v *Verifier) solutionOverlay(lab *catalog.Lab, solDir string, patched map[
 }
 
 func (v *Verifier) runLab(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part) (*run.Result, error) {
-	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay, Race: v.Options.Race}
+	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay}
+	if v.Options.Race {
+		spec.Race = func(p *catalog.Part) bool { return p.Race }
+	}
 	if overlay != nil {
 		spec.Tags = []string{Tag}
 	}
