@@ -52,6 +52,12 @@ func fixedSeed(t testing.TB) (seed uint64, only bool) {
 	return h.Sum64()%1_000_000 + 1, false // short enough to type
 }
 
+// Replaying reports whether one seed was asked for, with -seed or
+// DISTLINGS_SEED: a run worth recording in full.
+func Replaying() bool {
+	return *seedFlag != 0 || os.Getenv("DISTLINGS_SEED") != ""
+}
+
 // Use arranges for seed to be printed, with the commands that replay it, if
 // the test fails. A test is told its seed once, however often it asks.
 func Use(t testing.TB, seed uint64) {

@@ -15,6 +15,12 @@ import (
 // TimelineLength is how many of the last events a failure report shows.
 const TimelineLength = 40
 
+// RingTrace is how many records a Cluster keeps while it sweeps seeds: a
+// passing run needs none, and a failing one is replayed from its seed to
+// write its whole trace. Keeping every record of every seed cost more
+// time than the simulation itself.
+const RingTrace = 8192
+
 // Cluster is a World bound to a test: whatever stops the run fails the test
 // with a report of what broke, at which virtual time and event, the last
 // events, the seed and how to replay it, and where the full trace was
@@ -26,13 +32,18 @@ type Cluster struct {
 
 // NewCluster starts a simulated cluster for a test. A Config without a
 // Seed takes the test's seed (package seeds); either way, a failure prints
-// the command that replays it.
+// the command that replays it. A Config without a TraceLimit keeps the
+// last RingTrace records, or the whole run when one seed is replayed
+// (-seed or DISTLINGS_SEED).
 func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 	t.Helper()
 	if cfg.Seed == 0 {
 		cfg.Seed = seeds.For(t)
 	} else {
 		seeds.Use(t, cfg.Seed)
+	}
+	if cfg.TraceLimit == 0 && !seeds.Replaying() {
+		cfg.TraceLimit = RingTrace
 	}
 	c := &Cluster{World: NewWorld(cfg, newNode), t: t}
 	c.check()
@@ -105,8 +116,11 @@ func (c *Cluster) Report(err error) string {
 	last := c.Trace().Last(TimelineLength)
 	fmt.Fprintf(&b, "\nthe last %d of %d events (virtual time, node, event):\n", len(last), c.Trace().Count())
 	b.WriteString(Timeline(last))
-	if path, werr := c.writeTrace(); werr == nil {
+	if path, werr := c.writeTrace(); werr == nil && c.Trace().Dropped() == 0 {
 		fmt.Fprintf(&b, "full trace: %s\n", path)
+	} else if werr == nil {
+		fmt.Fprintf(&b, "trace of the last %d events: %s\n(the run replays exactly from its seed, and a replay of one seed writes every event: add -seed %d)\n",
+			len(c.Trace().Records()), path, c.Seed())
 	} else {
 		fmt.Fprintf(&b, "the full trace could not be written: %v\n", werr)
 	}

@@ -90,8 +90,38 @@ func copyMessage(msg Message) (Message, error) {
 	if msg == nil {
 		return nil, fmt.Errorf("a message must not be nil")
 	}
+	return copyTyped(msg, infoOf(reflect.TypeOf(msg)))
+}
+
+// typeCache is a World's few most recent message types: a simulation sends
+// a handful of types millions of times, and comparing a type with a few is
+// cheaper than the shared map's lookup. One goroutine uses it.
+type typeCache struct {
+	entries [8]struct {
+		t  reflect.Type
+		ti *typeInfo
+	}
+	next int
+}
+
+func (c *typeCache) copy(msg Message) (Message, error) {
+	if msg == nil {
+		return nil, fmt.Errorf("a message must not be nil")
+	}
 	t := reflect.TypeOf(msg)
+	for i := range c.entries {
+		if c.entries[i].t == t {
+			return copyTyped(msg, c.entries[i].ti)
+		}
+	}
 	ti := infoOf(t)
+	c.entries[c.next].t, c.entries[c.next].ti = t, ti
+	c.next = (c.next + 1) % len(c.entries)
+	return copyTyped(msg, ti)
+}
+
+func copyTyped(msg Message, ti *typeInfo) (Message, error) {
+	t := reflect.TypeOf(msg)
 	if ti.err != nil {
 		return nil, ti.err
 	}

@@ -43,7 +43,7 @@ func (e *env) Send(to NodeID, msg Message) {
 	if to < 1 || int(to) > len(e.w.nodes) {
 		panic(misuse(fmt.Sprintf("%v sent %s to %v, which is not in the cluster (its nodes are n1 to n%d)", e.s.id, Describe(msg), to, len(e.w.nodes))))
 	}
-	copied, err := copyMessage(msg)
+	copied, err := e.w.types.copy(msg)
 	if err != nil {
 		panic(misuse(fmt.Sprintf("%v sent a message that cannot cross a network: %v", e.s.id, err)))
 	}
@@ -58,7 +58,7 @@ func (e *env) SetTimer(after time.Duration, t Timer) TimerID {
 	e.w.nextTID++
 	id := e.w.nextTID
 	e.s.timers[id] = struct{}{}
-	e.w.schedule(event{at: e.w.now + after, kind: evTimer, node: e.s.id, epoch: e.epoch, timer: id, payload: t})
+	e.w.schedule(&event{at: e.w.now + after, kind: evTimer, node: e.s.id, epoch: e.epoch, timer: id, payload: t})
 	return id
 }
 

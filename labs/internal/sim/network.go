@@ -60,24 +60,24 @@ func (w *World) latency() time.Duration {
 func (w *World) send(from, to NodeID, msg Message) {
 	n := &w.cfg.Network
 	if w.links.cut(from, to) {
-		w.record(Record{Kind: KindSend, Node: from, Peer: to, Msg: msg})
-		w.record(Record{Kind: KindDrop, Node: to, Peer: from, Msg: msg, Text: "partition"})
+		w.note(KindSend, from, to, msg, "")
+		w.note(KindDrop, to, from, msg, "partition")
 		return
 	}
 	if n.Loss > 0 && w.rng.Float64() < n.Loss {
-		w.record(Record{Kind: KindSend, Node: from, Peer: to, Msg: msg})
-		w.record(Record{Kind: KindDrop, Node: to, Peer: from, Msg: msg, Text: "the network lost it"})
+		w.note(KindSend, from, to, msg, "")
+		w.note(KindDrop, to, from, msg, "the network lost it")
 		return
 	}
 	if n.Duplicate > 0 && w.rng.Float64() < n.Duplicate {
-		w.record(Record{Kind: KindDuplicate, Node: from, Peer: to, Msg: msg})
+		w.note(KindDuplicate, from, to, msg, "")
 		// The receiver may change the first copy: the second is its own.
-		twin, _ := copyMessage(msg)
-		w.schedule(event{at: w.now + w.latency(), kind: evDeliver, node: to, from: from, payload: twin, dup: true})
+		twin, _ := w.types.copy(msg)
+		w.schedule(&event{at: w.now + w.latency(), kind: evDeliver, node: to, from: from, payload: twin, dup: true})
 	} else {
-		w.record(Record{Kind: KindSend, Node: from, Peer: to, Msg: msg})
+		w.note(KindSend, from, to, msg, "")
 	}
-	w.schedule(event{at: w.now + w.latency(), kind: evDeliver, node: to, from: from, payload: msg})
+	w.schedule(&event{at: w.now + w.latency(), kind: evDeliver, node: to, from: from, payload: msg})
 }
 
 // links is the state of the network's links: which direction of which

@@ -53,47 +53,49 @@ type Record struct {
 	Text string  // a log line, or why a message was dropped
 }
 
-// traceChunk is how many records are allocated at once.
-const traceChunk = 4096
-
-// Trace keeps the records of a run, the latest limit of them.
+// Trace keeps the records of a run, the latest limit of them, in a ring:
+// once full, each new record takes the place of the oldest, and recording
+// allocates nothing more.
 type Trace struct {
-	chunks  [][]Record
-	limit   int
-	count   uint64 // records ever added
-	dropped uint64 // records let go to stay within limit
+	ring     []Record
+	nextSlot int // where the next record goes once the ring is full
+	limit    int
+	count    uint64 // records ever added
+	dropped  uint64 // records let go to stay within limit
 }
+
+// FullTrace is the TraceLimit of a World that keeps its whole run (up to
+// about a million records).
+const FullTrace = 1 << 20
 
 func newTrace(limit int) *Trace {
 	if limit <= 0 {
-		limit = 1 << 20
+		limit = FullTrace
 	}
 	return &Trace{limit: limit}
 }
 
-func (tr *Trace) add(r Record) Record {
+// next numbers a new record and returns where to write it.
+func (tr *Trace) next() *Record {
 	tr.count++
-	r.Seq = tr.count
-	n := len(tr.chunks)
-	if n == 0 || len(tr.chunks[n-1]) == traceChunk {
-		if tr.len() >= tr.limit+traceChunk {
-			tr.dropped += uint64(len(tr.chunks[0]))
-			tr.chunks[0] = nil
-			tr.chunks = tr.chunks[1:]
-		}
-		tr.chunks = append(tr.chunks, make([]Record, 0, traceChunk))
-		n = len(tr.chunks)
+	if len(tr.ring) < tr.limit {
+		tr.ring = append(tr.ring, Record{})
+		return &tr.ring[len(tr.ring)-1]
 	}
-	tr.chunks[n-1] = append(tr.chunks[n-1], r)
-	return r
+	kept := &tr.ring[tr.nextSlot]
+	if tr.nextSlot++; tr.nextSlot == tr.limit {
+		tr.nextSlot = 0
+	}
+	tr.dropped++
+	return kept
 }
 
-func (tr *Trace) len() int {
-	n := 0
-	for _, c := range tr.chunks {
-		n += len(c)
-	}
-	return n
+// add copies r into the trace, numbering it, and returns the kept copy.
+func (tr *Trace) add(r *Record) *Record {
+	kept := tr.next()
+	*kept = *r
+	kept.Seq = tr.count
+	return kept
 }
 
 // Count is the number of records the run produced.
@@ -104,32 +106,23 @@ func (tr *Trace) Dropped() uint64 { return tr.dropped }
 
 // Records returns the records kept, oldest first.
 func (tr *Trace) Records() []Record {
-	out := make([]Record, 0, tr.len())
-	for _, c := range tr.chunks {
-		out = append(out, c...)
-	}
-	return out
+	out := make([]Record, 0, len(tr.ring))
+	out = append(out, tr.ring[tr.nextSlot:]...)
+	return append(out, tr.ring[:tr.nextSlot]...)
 }
 
 // Last returns the latest n records, oldest first.
 func (tr *Trace) Last(n int) []Record {
-	var out []Record
-	for i := len(tr.chunks) - 1; i >= 0 && len(out) < n; i-- {
-		c := tr.chunks[i]
-		take := min(n-len(out), len(c))
-		out = append(append([]Record(nil), c[len(c)-take:]...), out...)
-	}
-	return out
+	all := tr.Records()
+	return all[max(0, len(all)-n):]
 }
 
 // Hash is a digest of the whole trace as text: equal for equal runs.
 func (tr *Trace) Hash() uint64 {
 	h := fnv.New64a()
-	for _, c := range tr.chunks {
-		for _, r := range c {
-			io.WriteString(h, r.String())
-			h.Write([]byte{'\n'})
-		}
+	for _, r := range tr.Records() {
+		io.WriteString(h, r.String())
+		h.Write([]byte{'\n'})
 	}
 	return h.Sum64()
 }

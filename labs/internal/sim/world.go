@@ -15,7 +15,8 @@ type Config struct {
 	Seed    uint64 // decides every random choice of the run
 	Network Network
 	// TraceLimit is how many trace records are kept in memory (the latest
-	// ones); 0 means about a million.
+	// ones); 0 means FullTrace for a World. A Cluster keeps a short ring
+	// instead, unless the test replays one seed (see NewCluster).
 	TraceLimit int
 }
 
@@ -34,9 +35,11 @@ type World struct {
 	seq     uint64
 	queue   eventQueue
 	nodes   []*slot
+	ids     []NodeID
 	links   links
 	trace   *Trace
 	nextTID TimerID
+	types   typeCache
 
 	invariants []invariant
 	observers  []func(Record)
@@ -76,6 +79,7 @@ func NewWorld(cfg Config, newNode func(NodeID) Node) *World {
 	w.cfg.Network = cfg.Network.withDefaults()
 	for i := range cfg.Nodes {
 		w.nodes = append(w.nodes, &slot{id: NodeID(i + 1), storage: newMemStorage()})
+		w.ids = append(w.ids, NodeID(i+1))
 	}
 	for _, s := range w.nodes {
 		w.boot(s, KindStart)
@@ -89,14 +93,10 @@ func (w *World) Now() time.Duration { return w.now }
 // Seed is the seed the run was made from.
 func (w *World) Seed() uint64 { return w.cfg.Seed }
 
-// IDs returns every node's id, in order.
-func (w *World) IDs() []NodeID {
-	ids := make([]NodeID, len(w.nodes))
-	for i, s := range w.nodes {
-		ids[i] = s.id
-	}
-	return ids
-}
+// IDs returns every node's id, in order. The slice is the World's own,
+// shared by every call so that invariants checked after every event
+// allocate nothing: read it, never change it.
+func (w *World) IDs() []NodeID { return w.ids[:len(w.ids):len(w.ids)] }
 
 // Node returns the running incarnation of a node, or nil while it is crashed.
 func (w *World) Node(id NodeID) Node { return w.slot(id, "Node").node }
@@ -129,11 +129,21 @@ func (w *World) slot(id NodeID, op string) *slot {
 	return w.nodes[id-1]
 }
 
+// note records an event of the network or a node, written straight into
+// the trace: the hot path, millions of times a run.
+func (w *World) note(kind Kind, node, peer NodeID, msg Message, text string) {
+	kept := w.trace.next()
+	*kept = Record{Seq: w.trace.count, At: w.now, Kind: kind, Node: node, Peer: peer, Msg: msg, Text: text}
+	for _, f := range w.observers {
+		f(*kept)
+	}
+}
+
 func (w *World) record(r Record) {
 	r.At = w.now
-	r = w.trace.add(r)
+	kept := w.trace.add(&r)
 	for _, f := range w.observers {
-		f(r)
+		f(*kept)
 	}
 }
 
@@ -142,7 +152,7 @@ func (w *World) record(r Record) {
 // granted, without scanning the trace. f must not change the world.
 func (w *World) Observe(f func(Record)) { w.observers = append(w.observers, f) }
 
-func (w *World) schedule(e event) {
+func (w *World) schedule(e *event) {
 	w.seq++
 	e.seq = w.seq
 	w.queue.push(e)
@@ -191,16 +201,17 @@ func (w *World) Restart(id NodeID) {
 // At schedules f at virtual time at (or now, if that is past); the trace
 // shows it as an action with the given name.
 func (w *World) At(at time.Duration, name string, f func()) {
-	w.schedule(event{at: max(at, w.now), kind: evAction, name: name, action: f})
+	w.schedule(&event{at: max(at, w.now), kind: evAction, act: &action{name: name, f: f}})
 }
 
 // Step handles the next event. It returns false when there is none left or
 // the run has failed.
 func (w *World) Step() bool {
-	if w.failure != nil || len(w.queue) == 0 {
+	if w.failure != nil || w.queue.len() == 0 {
 		return false
 	}
-	e := w.queue.pop()
+	w.queue.popInto(&w.current)
+	e := &w.current
 	if e.at > w.now {
 		w.now, w.sameTime = e.at, 0
 	}
@@ -211,20 +222,20 @@ func (w *World) Step() bool {
 			w.now, maxEventsAtOneInstant)})
 		return false
 	}
-	w.current, w.inEvent = e, true
+	w.inEvent = true
 	switch e.kind {
 	case evDeliver:
-		w.deliver(&e)
+		w.deliver(e)
 	case evTimer:
-		w.fire(&e)
+		w.fire(e)
 	case evAction:
-		w.record(Record{Kind: KindAction, Text: e.name})
-		w.handle(0, "action "+e.name, e.action)
+		w.record(Record{Kind: KindAction, Text: e.act.name})
+		w.handle(0, "action "+e.act.name, e.act.f)
 	}
 	w.inEvent = false
 	w.handled++
 	if w.failure == nil && len(w.invariants) > 0 {
-		w.checkInvariants(e)
+		w.checkInvariants()
 	}
 	return w.failure == nil
 }
@@ -233,7 +244,7 @@ func (w *World) Step() bool {
 // failure that stopped the run, if any.
 func (w *World) RunFor(d time.Duration) error {
 	end := w.now + d
-	for w.failure == nil && len(w.queue) > 0 && w.queue.peek().at <= end {
+	for w.failure == nil && w.queue.len() > 0 && w.queue.peekAt() <= end {
 		w.Step()
 	}
 	if w.failure != nil {
@@ -250,7 +261,7 @@ func (w *World) RunUntil(done func() bool, deadline time.Duration) (bool, error)
 	if done() {
 		return true, nil
 	}
-	for w.failure == nil && len(w.queue) > 0 && w.queue.peek().at <= deadline {
+	for w.failure == nil && w.queue.len() > 0 && w.queue.peekAt() <= deadline {
 		w.Step()
 		if w.failure == nil && done() {
 			return true, nil
@@ -267,13 +278,13 @@ func (w *World) deliver(e *event) {
 	s := w.nodes[e.node-1]
 	switch {
 	case s.node == nil:
-		w.record(Record{Kind: KindDrop, Node: e.node, Peer: e.from, Msg: e.payload, Text: e.node.String() + " is down"})
+		w.note(KindDrop, e.node, e.from, e.payload, e.node.String()+" is down")
 		return
 	case w.links.cut(e.from, e.node):
-		w.record(Record{Kind: KindDrop, Node: e.node, Peer: e.from, Msg: e.payload, Text: "partition"})
+		w.note(KindDrop, e.node, e.from, e.payload, "partition")
 		return
 	}
-	w.record(Record{Kind: KindDeliver, Node: e.node, Peer: e.from, Msg: e.payload})
+	w.note(KindDeliver, e.node, e.from, e.payload, "")
 	w.handle(e.node, "HandleMessage", func() { s.node.HandleMessage(e.from, e.payload) })
 }
 
@@ -286,7 +297,7 @@ func (w *World) fire(e *event) {
 		return // cancelled
 	}
 	delete(s.timers, e.timer)
-	w.record(Record{Kind: KindTimer, Node: e.node, Msg: e.payload})
+	w.note(KindTimer, e.node, 0, e.payload, "")
 	w.handle(e.node, "HandleTimer", func() { s.node.HandleTimer(e.payload) })
 }
 
@@ -316,15 +327,16 @@ func (w *World) describeCurrent(what string) string {
 	case evTimer:
 		return fmt.Sprintf("%v handling timer %s", e.node, Describe(e.payload))
 	case evAction:
-		return "the test's action " + e.name
+		return "the test's action " + e.act.name
 	}
 	return what
 }
 
-func (w *World) checkInvariants(e event) {
+// checkInvariants runs after the event in w.current was handled.
+func (w *World) checkInvariants() {
 	for _, inv := range w.invariants {
 		if err := inv.check(); err != nil {
-			w.current, w.inEvent = e, true
+			w.inEvent = true
 			w.fail(&Failure{Kind: "invariant", At: w.now, Invariant: inv.name, Message: err.Error(),
 				Event: w.describeCurrent("")})
 			w.inEvent = false
