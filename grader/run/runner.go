@@ -28,6 +28,8 @@ type Spec struct {
 	// A lab whose parts differ is built twice, with and without it.
 	Race func(*catalog.Part) bool
 	Args []string // extra flags for the test binary, such as -seed=7
+	// Binaries, when set, reuses binaries built from the same sources.
+	Binaries *Binaries
 	// Parallel is how many parts run at once; 0 means one per CPU.
 	Parallel int
 	Events   func(Event) // may be nil; called from several goroutines, one at a time
@@ -150,7 +152,17 @@ func (tc *Toolchain) buildAll(ctx context.Context, s *Spec, parts []*catalog.Par
 			if s.Events != nil {
 				progress = func(p BuildProgress) { emit(Event{Kind: BuildProgressed, Progress: &p}) }
 			}
-			bin, b := tc.Build(ctx, s, dir, race, progress)
+			var bin string
+			var b Build
+			key, err := "", error(nil)
+			if s.Binaries != nil {
+				key, err = buildKey(s, race)
+			}
+			if key != "" && err == nil {
+				bin, b = s.Binaries.get(key, func(dir string) (string, Build) { return tc.Build(ctx, s, dir, race, nil) })
+			} else {
+				bin, b = tc.Build(ctx, s, dir, race, progress)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			bins[race], builds[race] = bin, b

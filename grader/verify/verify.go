@@ -51,6 +51,7 @@ type Verifier struct {
 	Workbook *catalog.Workbook
 	Tool     *run.Toolchain
 	Options  Options
+	bins     *run.Binaries // of the lab being verified
 }
 
 // Lab runs every check of a lab.
@@ -82,6 +83,7 @@ func (v *Verifier) Lab(ctx context.Context, lab *catalog.Lab) []*Check {
 	}
 	defer os.RemoveAll(tmp)
 
+	v = &Verifier{Workbook: v.Workbook, Tool: v.Tool, Options: v.Options, bins: run.NewBinaries(tmp)}
 	solution, err := v.solutionOverlay(lab, solDir, nil)
 	type job struct {
 		check *Check
@@ -203,8 +205,8 @@ func (v *Verifier) solutionOverlay(lab *catalog.Lab, solDir string, patched map[
 	return overlay, nil
 }
 
-func (v *Verifier) runLab(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part) (*run.Result, error) {
-	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay}
+func (v *Verifier) runLab(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part, args ...string) (*run.Result, error) {
+	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay, Args: args, Binaries: v.bins}
 	if v.Options.Race {
 		spec.Race = func(p *catalog.Part) bool { return p.Race }
 	}
@@ -289,7 +291,18 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 		return
 	}
 	part := lab.Part(w.Part)
-	res, err := v.runLab(ctx, lab, overlay, []*catalog.Part{part})
+	// The tests the fixture names go first, and a sweep stops at its first
+	// failing seed: a caught mistake costs seconds. A fixture that names no
+	// test runs its part until the first test fails.
+	var args []string
+	if len(w.CaughtBy) > 0 {
+		named := *part
+		named.Tests = w.CaughtBy
+		part = &named
+	} else {
+		args = []string{"-test.failfast"}
+	}
+	res, err := v.runLab(ctx, lab, overlay, []*catalog.Part{part}, args...)
 	if err != nil {
 		c.Problems = append(c.Problems, err.Error())
 		return
@@ -300,12 +313,16 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 	}
 	p := res.Parts[0]
 	if p.Status == run.Passed {
-		c.Problems = append(c.Problems, fmt.Sprintf("part %d passes on it; its tests do not catch: %s", w.Part, w.Mistake))
+		if len(w.CaughtBy) > 0 {
+			c.Problems = append(c.Problems, fmt.Sprintf("%s pass on it; they should catch: %s", strings.Join(w.CaughtBy, ", "), w.Mistake))
+		} else {
+			c.Problems = append(c.Problems, fmt.Sprintf("part %d passes on it; its tests do not catch: %s", w.Part, w.Mistake))
+		}
 		return
 	}
 	var caught []string
 	for _, t := range p.Tests {
-		if t.Status != run.TestPassed {
+		if t.Status != run.TestPassed && t.Status != run.TestNotRun {
 			caught = append(caught, t.Name)
 		}
 	}

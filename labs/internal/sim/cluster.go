@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,8 @@ type Cluster struct {
 	t testing.TB
 }
 
+var rings sync.Pool // of *[]Record with room for RingTrace records
+
 // NewCluster starts a simulated cluster for a test. A Config without a
 // Seed takes the test's seed (package seeds); either way, a failure prints
 // the command that replays it. A Config without a TraceLimit keeps the
@@ -42,10 +45,26 @@ func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 	} else {
 		seeds.Use(t, cfg.Seed)
 	}
+	var ring []Record
 	if cfg.TraceLimit == 0 && !seeds.Replaying() {
 		cfg.TraceLimit = RingTrace
+		// A sweep makes hundreds of clusters one after another: each takes
+		// the ring the last one left.
+		if p, ok := rings.Get().(*[]Record); ok {
+			ring = *p
+		} else {
+			ring = make([]Record, 0, RingTrace)
+		}
 	}
-	c := &Cluster{World: NewWorld(cfg, newNode), t: t}
+	c := &Cluster{World: newWorld(cfg, newNode, ring), t: t}
+	if ring != nil {
+		t.Cleanup(func() {
+			kept := c.Trace().ring
+			clear(kept) // let go of the run's messages
+			kept = kept[:0]
+			rings.Put(&kept)
+		})
+	}
 	c.check()
 	return c
 }

@@ -68,11 +68,11 @@ type Trace struct {
 // about a million records).
 const FullTrace = 1 << 20
 
-func newTrace(limit int) *Trace {
+func newTrace(limit int, ring []Record) *Trace {
 	if limit <= 0 {
 		limit = FullTrace
 	}
-	return &Trace{limit: limit}
+	return &Trace{limit: limit, ring: ring[:0]}
 }
 
 // next numbers a new record and returns where to write it.

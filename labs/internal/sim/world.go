@@ -67,6 +67,11 @@ type slot struct {
 
 // NewWorld makes a cluster and starts its nodes at time zero, in order.
 func NewWorld(cfg Config, newNode func(NodeID) Node) *World {
+	return newWorld(cfg, newNode, nil)
+}
+
+// newWorld makes a World whose trace reuses ring, if it has room.
+func newWorld(cfg Config, newNode func(NodeID) Node, ring []Record) *World {
 	if cfg.Nodes < 1 {
 		panic(fmt.Sprintf("sim: a cluster needs at least one node, got %d", cfg.Nodes))
 	}
@@ -74,7 +79,7 @@ func NewWorld(cfg Config, newNode func(NodeID) Node) *World {
 		cfg:     cfg,
 		newNode: newNode,
 		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
-		trace:   newTrace(cfg.TraceLimit),
+		trace:   newTrace(cfg.TraceLimit, ring),
 	}
 	w.cfg.Network = cfg.Network.withDefaults()
 	for i := range cfg.Nodes {
