@@ -5,13 +5,16 @@ GO ?= go
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
 LAB ?=
 
-.PHONY: grade test unit verify vet fmt bench lab ship help
+.PHONY: grade setup test unit verify vet fmt bench lab ship help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 12
 
 grade: ## the grader: where you stand, what to do next
 	@$(GO) run ./cmd/grader $(ARGS)
+
+setup: ## build every lab once, so that the first grader test takes seconds
+	@$(GO) run ./cmd/grader setup
 
 lab: ## run one lab through the grader: make lab LAB=01
 	@$(GO) run ./cmd/grader test $(LAB)

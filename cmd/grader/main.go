@@ -52,6 +52,7 @@ func init() {
 		{"hint", "LAB [PART]", "the next hint for the first part not yet passing", (*cli).hint},
 		{"reset", "LAB", "put back the shipped stubs (yours are backed up)", (*cli).reset},
 		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
+		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
 	}

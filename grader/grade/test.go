@@ -125,6 +125,30 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 	return out, nil
 }
 
+// Prepare builds a lab's tests as Test would, without running them, so
+// that the first Test of the lab does not wait for its dependencies to
+// compile. It records nothing.
+func (g *Grader) Prepare(ctx context.Context, lab *catalog.Lab, events func(run.Event)) (run.Build, error) {
+	if lab.Err != nil {
+		return run.Build{}, lab.Err
+	}
+	tool, err := g.Toolchain(ctx)
+	if err != nil {
+		return run.Build{}, err
+	}
+	dir, err := os.MkdirTemp("", "distlings-shipped-")
+	if err != nil {
+		return run.Build{}, fmt.Errorf("make a temporary folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	overlay, _, err := g.shippedOverlay(lab, dir)
+	if err != nil {
+		return run.Build{}, err
+	}
+	race := func(p *catalog.Part) bool { return p.Race && tool.CanRace }
+	return tool.Prepare(ctx, &run.Spec{Root: g.Workbook.Root, Lab: lab, Overlay: overlay, Race: race, Events: events})
+}
+
 // shippedOverlay makes the build use the shipped copy of every file the
 // learner is not meant to edit (the tests and the lab's own helpers), so an
 // edited test can neither break nor raise a grade. Files are written to dir.

@@ -133,6 +133,32 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 	return res, nil
 }
 
+// Prepare builds what a run of the parts needs, so that the next run finds
+// every package compiled, and throws the binaries away.
+func (tc *Toolchain) Prepare(ctx context.Context, s *Spec) (Build, error) {
+	dir, err := os.MkdirTemp("", "distlings-"+s.Lab.Name+"-")
+	if err != nil {
+		return Build{}, fmt.Errorf("make a temporary folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	parts := s.Parts
+	if parts == nil {
+		parts = s.Lab.Parts
+	}
+	var emitMu sync.Mutex
+	emit := func(e Event) {
+		if s.Events != nil {
+			emitMu.Lock()
+			defer emitMu.Unlock()
+			s.Events(e)
+		}
+	}
+	emit(Event{Kind: BuildStarted})
+	_, b := tc.buildAll(ctx, s, parts, dir, emit)
+	emit(Event{Kind: BuildDone, Build: &b})
+	return b, nil
+}
+
 // buildAll builds the binaries the parts need: one without the race
 // detector, one with it, or both at once.
 func (tc *Toolchain) buildAll(ctx context.Context, s *Spec, parts []*catalog.Part, dir string, emit func(Event)) (map[bool]string, Build) {

@@ -37,7 +37,8 @@ var rings sync.Pool // of *[]Record with room for RingTrace records
 // Seed takes the test's seed (package seeds); either way, a failure prints
 // the command that replays it. A Config without a TraceLimit keeps the
 // last RingTrace records, or the whole run when one seed is replayed
-// (-seed or DISTLINGS_SEED).
+// (-seed or DISTLINGS_SEED); once a test has passed, the next cluster
+// reuses its ring.
 func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 	t.Helper()
 	if cfg.Seed == 0 {
@@ -59,7 +60,11 @@ func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 	c := &Cluster{World: newWorld(cfg, newNode, ring), t: t}
 	if ring != nil {
 		t.Cleanup(func() {
+			if t.Failed() {
+				return // its trace may still be read
+			}
 			kept := c.Trace().ring
+			c.Trace().ring, c.Trace().nextSlot = nil, 0
 			clear(kept) // let go of the run's messages
 			kept = kept[:0]
 			rings.Put(&kept)
