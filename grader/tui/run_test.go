@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/distlings/distlings/grader/grade"
+	"github.com/distlings/distlings/grader/run"
 )
 
 // These tests build and run a real lab with the go command, as a learner's
@@ -247,4 +248,18 @@ func testDescendants() []string {
 func command(pid int) string {
 	data, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	return strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+}
+
+// A slow first build says how far it is, as the plain output does.
+func TestRunningScreenShowsHowFarTheBuildIs(t *testing.T) {
+	m := newTestModel(t, workbook(t, demoFiles))
+	m.c.width = 80
+	m.run.start(m.c.g.Catalog.Labs[0], nil)
+	assert.NotContains(t, m.run.viewFrame(""), "packages compiled", "nothing to say before the first progress report")
+	m.run.event(run.Event{Kind: run.BuildProgressed, Progress: &run.BuildProgress{Compiled: 120, Total: 300}})
+	view := m.run.viewFrame("")
+	assert.Contains(t, view, "building the tests… 120 of 300 packages compiled")
+	assert.Contains(t, view, "a lab's first build compiles what it needs")
+	m.run.event(run.Event{Kind: run.BuildDone, Build: &run.Build{OK: true, Elapsed: 90 * time.Second}})
+	assert.Contains(t, m.run.viewFrame(""), "built in 1m30s")
 }
