@@ -80,16 +80,23 @@ func (c *cli) verify(args []string) int {
 	return exitOK
 }
 
-func (c *cli) ship(args []string) int {
-	pos, err := parse(c.flags("ship"), args)
+// namedLabs reads a command's arguments as lab names (every lab when
+// none), for the commands that take nothing else.
+func (c *cli) namedLabs(command string, args []string) (*grade.Grader, []*catalog.Lab, int) {
+	pos, err := parse(c.flags(command), args)
 	if err != nil {
-		return exitUsage
+		return nil, nil, exitUsage
 	}
 	g, code := c.open()
 	if g == nil {
-		return code
+		return nil, nil, code
 	}
 	labs, code := c.labsOrAll(g, pos)
+	return g, labs, code
+}
+
+func (c *cli) ship(args []string) int {
+	g, labs, code := c.namedLabs("ship", args)
 	if labs == nil {
 		return code
 	}

@@ -9,15 +9,7 @@ import (
 // each takes seconds: a lab's first build compiles its dependencies
 // (etcd, for lab 01), which takes minutes on a small machine.
 func (c *cli) setup(args []string) int {
-	pos, err := parse(c.flags("setup"), args)
-	if err != nil {
-		return exitUsage
-	}
-	g, code := c.open()
-	if g == nil {
-		return code
-	}
-	labs, code := c.labsOrAll(g, pos)
+	g, labs, code := c.namedLabs("setup", args)
 	if labs == nil {
 		return code
 	}
@@ -42,7 +34,7 @@ func (c *cli) setup(args []string) int {
 		case !b.OK:
 			// A stub that does not compile is the learner's to fix; the
 			// dependencies were still compiled on the way.
-			fmt.Fprintf(c.stdout, "lab %s does not compile yet (grader test %s shows where); its dependencies are ready\n\n", lab.ID(), lab.ID())
+			fmt.Fprintf(c.stdout, "lab %s does not compile yet (grader test %02d shows where); its dependencies are ready\n\n", lab.ID(), lab.Number)
 		default:
 			fmt.Fprintf(c.stdout, "ready\n\n")
 		}

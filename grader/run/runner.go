@@ -63,27 +63,13 @@ const maxBuildLines = 40
 // cannot be made); everything about the lab's code is in the Result.
 func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 	start := time.Now()
-	parts := s.Parts
-	if parts == nil {
-		parts = s.Lab.Parts
-	}
 	dir, err := os.MkdirTemp("", "distlings-"+s.Lab.Name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("make a temporary folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-
-	var emitMu sync.Mutex
-	emit := func(e Event) {
-		if s.Events != nil {
-			emitMu.Lock()
-			defer emitMu.Unlock()
-			s.Events(e)
-		}
-	}
-	emit(Event{Kind: BuildStarted})
-	bins, build := tc.buildAll(ctx, s, parts, dir, emit)
-	emit(Event{Kind: BuildDone, Build: &build})
+	parts, emit := s.partsAndEmit()
+	bins, build := tc.build(ctx, s, parts, dir, emit)
 	res := &Result{Lab: s.Lab, Build: build, Parts: make([]*PartResult, len(parts))}
 	if !build.OK {
 		for i, p := range parts {
@@ -141,22 +127,35 @@ func (tc *Toolchain) Prepare(ctx context.Context, s *Spec) (Build, error) {
 		return Build{}, fmt.Errorf("make a temporary folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	parts, emit := s.partsAndEmit()
+	_, b := tc.build(ctx, s, parts, dir, emit)
+	return b, nil
+}
+
+// partsAndEmit are the parts to run (all, unless the Spec names some) and
+// a way to report events that calls Events one at a time.
+func (s *Spec) partsAndEmit() ([]*catalog.Part, func(Event)) {
 	parts := s.Parts
 	if parts == nil {
 		parts = s.Lab.Parts
 	}
-	var emitMu sync.Mutex
+	var mu sync.Mutex
 	emit := func(e Event) {
 		if s.Events != nil {
-			emitMu.Lock()
-			defer emitMu.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
 			s.Events(e)
 		}
 	}
+	return parts, emit
+}
+
+// build reports the build's start and end around buildAll.
+func (tc *Toolchain) build(ctx context.Context, s *Spec, parts []*catalog.Part, dir string, emit func(Event)) (map[bool]string, Build) {
 	emit(Event{Kind: BuildStarted})
-	_, b := tc.buildAll(ctx, s, parts, dir, emit)
+	bins, b := tc.buildAll(ctx, s, parts, dir, emit)
 	emit(Event{Kind: BuildDone, Build: &b})
-	return b, nil
+	return bins, b
 }
 
 // buildAll builds the binaries the parts need: one without the race
