@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,7 +153,10 @@ type buildParser struct {
 	other    []string // lines that were not build events
 }
 
-func (p *buildParser) parse(r interface{ Read([]byte) (int, error) }) {
+func (p *buildParser) parse(r io.Reader) {
+	// Whatever stops the scan, the rest is read: a go command that cannot
+	// write would never exit.
+	defer io.Copy(io.Discard, r)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxEventBytes)
 	for sc.Scan() {
@@ -183,10 +187,13 @@ func (p *buildParser) event(e buildEvent) {
 	default:
 		return
 	}
-	for _, l := range strings.Split(strings.TrimRight(e.Output, "\n"), "\n") {
+	out := strings.TrimRight(e.Output, "\n")
+	if isReportHeader(out) {
+		p.inReport[e.ImportPath] = true // a report follows; the header itself is noise
+		return
+	}
+	for _, l := range strings.Split(out, "\n") {
 		switch {
-		case isReportHeader(l, e.ImportPath):
-			p.inReport[e.ImportPath] = true // a report follows; the header itself is noise
 		case p.inReport[e.ImportPath]:
 			if len(p.messages[e.ImportPath]) < maxBuildLines {
 				p.messages[e.ImportPath] = append(p.messages[e.ImportPath], l)
@@ -199,15 +206,13 @@ func (p *buildParser) event(e buildEvent) {
 	}
 }
 
-// isReportHeader reports whether line is the "# package" line that the go
-// command prints before a tool's messages about that package.
-func isReportHeader(line, importPath string) bool {
-	name, ok := strings.CutPrefix(line, "# ")
-	if !ok || importPath == "" {
-		return false
-	}
-	bare, _, _ := strings.Cut(importPath, " ")
-	return name == importPath || name == bare
+// isReportHeader reports whether an event's output is the "# package" line
+// that the go command prints, alone, before a tool's messages. (It need not
+// name the event's package: a missing import is reported under the import
+// with the importer's name. A "# import config" line of -x output comes
+// inside a longer event.)
+func isReportHeader(out string) bool {
+	return strings.HasPrefix(out, "# ") && !strings.Contains(out, "\n")
 }
 
 // isTool reports whether an -x line runs the named tool of the toolchain.

@@ -121,4 +121,17 @@ func TestBuildReportParsing(t *testing.T) {
 	assert.Equal(t, 2, compiled)
 	assert.False(t, linking)
 	assert.Equal(t, []string{"./a.go:3:9: undefined: y"}, p.result(), "the importcfg's \"# import config\" is not a report header")
+
+	// A missing import is reported under the import's path, with the
+	// importer's name in the header.
+	p = &buildParser{messages: map[string][]string{}, compiled: map[string]bool{}}
+	for _, e := range []buildEvent{
+		{ImportPath: "example.com/nothere", Action: "build-output", Output: "# x\n"},
+		{ImportPath: "example.com/nothere", Action: "build-output", Output: "c.go:2:8: no required module provides package example.com/nothere; to add it:\n"},
+		{ImportPath: "example.com/nothere", Action: "build-output", Output: "\tgo get example.com/nothere\n"},
+		{ImportPath: "example.com/nothere", Action: "build-fail"},
+	} {
+		p.event(e)
+	}
+	assert.Equal(t, []string{"c.go:2:8: no required module provides package example.com/nothere; to add it:", "\tgo get example.com/nothere"}, p.result())
 }
