@@ -177,17 +177,7 @@ func (tc *Toolchain) buildAll(ctx context.Context, s *Spec, parts []*catalog.Par
 			if s.Events != nil {
 				progress = func(p BuildProgress) { emit(Event{Kind: BuildProgressed, Progress: &p}) }
 			}
-			var bin string
-			var b Build
-			key, err := "", error(nil)
-			if s.Binaries != nil {
-				key, err = buildKey(s, race)
-			}
-			if key != "" && err == nil {
-				bin, b = s.Binaries.get(key, func(dir string) (string, Build) { return tc.Build(ctx, s, dir, race, nil) })
-			} else {
-				bin, b = tc.Build(ctx, s, dir, race, progress)
-			}
+			bin, b := tc.cachedBuild(ctx, s, dir, race, progress)
 			mu.Lock()
 			defer mu.Unlock()
 			bins[race], builds[race] = bin, b
@@ -208,6 +198,17 @@ func (tc *Toolchain) buildAll(ctx context.Context, s *Spec, parts []*catalog.Par
 		}
 	}
 	return bins, merged
+}
+
+// cachedBuild builds through s.Binaries when it is set, and when the
+// build's inputs can be read to key it; otherwise into dir.
+func (tc *Toolchain) cachedBuild(ctx context.Context, s *Spec, dir string, race bool, progress func(BuildProgress)) (string, Build) {
+	if s.Binaries != nil {
+		if key, err := buildKey(s, race); err == nil {
+			return s.Binaries.get(key, func(dir string) (string, Build) { return tc.Build(ctx, s, dir, race, nil) })
+		}
+	}
+	return tc.Build(ctx, s, dir, race, progress)
 }
 
 func notBuilt(p *catalog.Part) *PartResult {
