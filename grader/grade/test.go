@@ -69,7 +69,6 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 	}
 	out := &Outcome{}
 	wantsRace := slices.ContainsFunc(parts, func(p *catalog.Part) bool { return p.Race })
-	race := func(p *catalog.Part) bool { return p.Race && !opts.NoRace && tool.CanRace }
 	if wantsRace && !opts.NoRace && !tool.CanRace {
 		out.Notices = append(out.Notices, "the race detector needs cgo and a C compiler (gcc or clang); running without it")
 	}
@@ -102,7 +101,7 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 	}
 	res, err := tool.Run(ctx, &run.Spec{
 		Root: g.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay,
-		Race: race, Args: opts.Args, Events: opts.Events,
+		Race: tool.Race(opts.NoRace), Args: opts.Args, Events: opts.Events,
 	})
 	if err != nil {
 		return nil, err
@@ -145,8 +144,7 @@ func (g *Grader) Prepare(ctx context.Context, lab *catalog.Lab, events func(run.
 	if err != nil {
 		return run.Build{}, err
 	}
-	race := func(p *catalog.Part) bool { return p.Race && tool.CanRace }
-	return tool.Prepare(ctx, &run.Spec{Root: g.Workbook.Root, Lab: lab, Overlay: overlay, Race: race, Events: events})
+	return tool.Prepare(ctx, &run.Spec{Root: g.Workbook.Root, Lab: lab, Overlay: overlay, Race: tool.Race(false), Events: events})
 }
 
 // shippedOverlay makes the build use the shipped copy of every file the

@@ -23,7 +23,6 @@ type BuildProgress struct {
 	Compiled int
 	Total    int
 	Linking  bool
-	Elapsed  time.Duration
 }
 
 // String says how far the build is, for a status line.
@@ -37,6 +36,27 @@ func (p BuildProgress) String() string {
 	}
 	return what
 }
+
+// Describe says how far the builds of a lab are, one or both variants,
+// for a status line; "" before the first report.
+func Describe(progress map[bool]BuildProgress) string {
+	var parts []string
+	for _, race := range []bool{false, true} {
+		p, ok := progress[race]
+		if !ok {
+			continue
+		}
+		what := p.String()
+		if race && len(progress) > 1 {
+			what = "with the race detector: " + what
+		}
+		parts = append(parts, what)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// FirstBuildNote tells a learner waiting on a slow build why it is slow.
+const FirstBuildNote = "a lab's first build compiles what it needs (for lab 01, etcd: a few minutes); later builds take seconds"
 
 // progressDelay is how long a build runs before the grader asks the go
 // command how much is left: a warm build is done before then, and asking
@@ -100,7 +120,7 @@ func (tc *Toolchain) Build(ctx context.Context, s *Spec, dir string, race bool, 
 					return
 				case <-tick.C:
 					compiled, linking := p.progress()
-					progress(BuildProgress{Race: race, Compiled: compiled, Total: total.get(compiled), Linking: linking, Elapsed: time.Since(start)})
+					progress(BuildProgress{Race: race, Compiled: compiled, Total: total.get(compiled), Linking: linking})
 				}
 			}
 		}()
@@ -130,7 +150,12 @@ func buildFlags(s *Spec, dir string, race bool) ([]string, error) {
 		flags = append(flags, "-tags", strings.Join(s.Tags, ","))
 	}
 	if len(s.Overlay) > 0 {
-		path := filepath.Join(dir, "overlay.json")
+		// One file per variant: the two builds of a lab run at once in dir.
+		name := "overlay.json"
+		if race {
+			name = "overlay-race.json"
+		}
+		path := filepath.Join(dir, name)
 		data, _ := json.Marshal(map[string]any{"Replace": s.Overlay})
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			return nil, err

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/distlings/distlings/grader/catalog"
 )
 
 // Toolchain is the Go installation the grader drives.
@@ -54,6 +56,16 @@ func FindToolchain(ctx context.Context) (*Toolchain, error) {
 	}
 	tc.Test2JSON = t2j
 	return tc, nil
+}
+
+// Race is the Spec.Race of a run that follows each part's manifest
+// setting: nil (no part under the detector) when off is set or when this
+// toolchain cannot race.
+func (tc *Toolchain) Race(off bool) func(*catalog.Part) bool {
+	if off || !tc.CanRace {
+		return nil
+	}
+	return func(p *catalog.Part) bool { return p.Race }
 }
 
 // listTimeout bounds listing a binary's tests: package init runs first,

@@ -86,7 +86,6 @@ func (s *Stream) Event(e run.Event) {
 		s.line("%s\n", s.p.st.dim.Render(fmt.Sprintf("building lab %02d…", s.lab.Number)))
 	case run.BuildProgressed:
 		s.progress[e.Progress.Race] = *e.Progress
-		s.quiet()
 	case run.BuildDone:
 		s.building = false
 		if e.Build.OK {
@@ -111,7 +110,7 @@ func (s *Stream) quiet() {
 	now := s.now()
 	if s.building && !s.noted && now.Sub(s.buildFrom) >= firstBuildNote {
 		s.noted = true
-		s.line("%s\n", s.p.st.dim.Render("  a lab's first build compiles what it needs (for lab 01, etcd: a few minutes); later builds take seconds"))
+		s.line("%s\n", s.p.st.dim.Render("  "+run.FirstBuildNote))
 	}
 	what := s.doing(now)
 	if what == "" {
@@ -130,21 +129,9 @@ func (s *Stream) quiet() {
 // doing describes the build or the parts running now.
 func (s *Stream) doing(now time.Time) string {
 	if s.building {
-		var parts []string
-		for _, race := range []bool{false, true} {
-			p, ok := s.progress[race]
-			if !ok {
-				continue
-			}
-			what := p.String()
-			if race && len(s.progress) > 1 {
-				what = "with the race detector: " + what
-			}
-			parts = append(parts, what)
-		}
 		what := "  building"
-		if len(parts) > 0 {
-			what += ": " + strings.Join(parts, "; ")
+		if progress := run.Describe(s.progress); progress != "" {
+			what += ": " + progress
 		}
 		return fmt.Sprintf("%s (%s)", what, now.Sub(s.buildFrom).Round(time.Second))
 	}

@@ -173,16 +173,11 @@ func (r *runModel) event(e run.Event) {
 // buildProgress says how far a slow build has come, and that a first
 // build takes longer.
 func (r *runModel) buildProgress() string {
-	var parts []string
-	for _, race := range []bool{false, true} {
-		if p, ok := r.builtSo[race]; ok {
-			parts = append(parts, p.String())
-		}
-	}
-	if len(parts) == 0 {
+	progress := run.Describe(r.builtSo)
+	if progress == "" {
 		return ""
 	}
-	return " " + strings.Join(parts, "; ") + "\n" + r.c.st.dim.Render("  a lab's first build compiles what it needs (for lab 01, etcd: a few minutes); later builds take seconds")
+	return " " + progress + "\n" + r.c.st.dim.Render("  "+run.FirstBuildNote)
 }
 
 // update keeps the spinner turning; each turn also redraws the elapsed time.

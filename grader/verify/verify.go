@@ -206,10 +206,8 @@ func (v *Verifier) solutionOverlay(lab *catalog.Lab, solDir string, patched map[
 }
 
 func (v *Verifier) runLab(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part, args ...string) (*run.Result, error) {
-	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay, Args: args, Binaries: v.bins}
-	if v.Options.Race {
-		spec.Race = func(p *catalog.Part) bool { return p.Race }
-	}
+	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay, Args: args, Binaries: v.bins,
+		Race: v.Tool.Race(!v.Options.Race)}
 	if overlay != nil {
 		spec.Tags = []string{Tag}
 	}

@@ -63,10 +63,7 @@ func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 			if t.Failed() {
 				return // its trace may still be read
 			}
-			kept := c.Trace().ring
-			c.Trace().ring, c.Trace().nextSlot = nil, 0
-			clear(kept) // let go of the run's messages
-			kept = kept[:0]
+			kept := c.Trace().release()
 			rings.Put(&kept)
 		})
 	}

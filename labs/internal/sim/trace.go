@@ -90,12 +90,13 @@ func (tr *Trace) next() *Record {
 	return kept
 }
 
-// add copies r into the trace, numbering it, and returns the kept copy.
-func (tr *Trace) add(r *Record) *Record {
-	kept := tr.next()
-	*kept = *r
-	kept.Seq = tr.count
-	return kept
+// release empties the trace and hands back its ring, emptied too, for
+// another trace to reuse.
+func (tr *Trace) release() []Record {
+	ring := tr.ring
+	tr.ring, tr.nextSlot = nil, 0
+	clear(ring) // let go of the run's messages
+	return ring[:0]
 }
 
 // Count is the number of records the run produced.

@@ -144,13 +144,8 @@ func (w *World) note(kind Kind, node, peer NodeID, msg Message, text string) {
 	}
 }
 
-func (w *World) record(r Record) {
-	r.At = w.now
-	kept := w.trace.add(&r)
-	for _, f := range w.observers {
-		f(*kept)
-	}
-}
+// record records an event of the test or the world, as note does.
+func (w *World) record(r Record) { w.note(r.Kind, r.Node, r.Peer, r.Msg, r.Text) }
 
 // Observe calls f with every record of the trace from now on, as it is
 // made: a way for tests to watch the messages that pass, e.g. every vote
