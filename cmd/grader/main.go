@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,20 +21,23 @@ import (
 
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/grade"
+	"github.com/distlings/distlings/grader/shipped"
 	"github.com/distlings/distlings/grader/textout"
 	"github.com/distlings/distlings/grader/tui"
 )
 
-// Exit codes.
+// Exit codes, as grader help lists them. A script tells "my code fails"
+// (1) from "I typed it wrong" (2) from "the grader could not do its job" (3).
 const (
-	exitOK    = 0
-	exitFail  = 1 // tests or checks failed
-	exitUsage = 2 // bad usage or input: unknown lab, broken manifest
+	exitOK     = 0
+	exitFail   = 1 // tests or checks failed
+	exitUsage  = 2 // bad usage or input: unknown command, lab or part, broken manifest
+	exitGrader = 3 // the grader itself failed: no Go toolchain, a file it cannot read or write, a bug
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := runClean(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -55,6 +60,7 @@ func init() {
 		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
+		{"version", "", "the grader's version and the Go it was built with", (*cli).version},
 	}
 }
 
@@ -65,16 +71,25 @@ type cli struct {
 	cwd            string
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			// One line, as for any other error, with where it happened:
+			// that is what a report needs, and a stack trace would bury it.
+			fmt.Fprintf(stderr, "grader: internal error: %s%s; please report it\n", oneLine(fmt.Sprint(r)), panicSite())
+			code = exitGrader
+		}
+	}()
 	cwd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(stderr, "grader:", err)
-		return exitUsage
+		return exitGrader
 	}
 	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr, out: textout.New(stdout), errOut: textout.New(stderr), cwd: cwd}
 	if len(args) == 0 {
-		// On a terminal, the TUI; in a pipe or CI, the plain status.
-		if isTerminal(stdout) && isTerminal(os.Stdin) {
+		// On a terminal, the TUI; in a pipe, CI or a dumb terminal (which
+		// would show its escape codes as text), the plain status.
+		if isTerminal(stdout) && isTerminal(os.Stdin) && !textout.DumbTerminal() {
 			return c.tui()
 		}
 		return c.status(nil)
@@ -92,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "list":
 		name = "status"
+	case "-version", "--version":
+		name = "version"
 	}
 	cmd := lookup(name)
 	if cmd == nil {
@@ -115,7 +132,7 @@ func (c *cli) tui() int {
 	}
 	if err := tui.Run(c.ctx, g, os.Stdin, c.stdout); err != nil {
 		c.errOut.Error(err)
-		return exitFail
+		return exitGrader
 	}
 	return exitOK
 }
@@ -150,11 +167,18 @@ Usage:
 	fmt.Fprint(w, `
 LAB is a lab's number (1 or 01), its name (idempotency) or its folder
 (labs/01-idempotency). PART is a part's number. "grader help COMMAND" says more.
+
+Exit status:
+  0  success (for test and verify: everything that ran passed)
+  1  some tests or checks failed
+  2  bad usage or input: an unknown command, lab or part, a broken manifest
+  3  the grader itself failed: no Go toolchain, a file it could not read or
+     write, or an internal error (please report those)
 `)
 }
 
 func (c *cli) commandHelp(cmd *command) {
-	fmt.Fprintf(c.stdout, "Usage: grader %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
+	fmt.Fprintf(c.stdout, "Usage: %s\n\n%s\n", usageLine(cmd), cmd.summary)
 	switch cmd.name {
 	case "test":
 		fmt.Fprint(c.stdout, `
@@ -164,7 +188,8 @@ Flags:
   -no-race    do not use the race detector, even if the lab asks for it
 
 Exit status: 0 when every part that ran passed, 1 when some failed,
-2 for bad usage (an unknown lab, a broken manifest).
+2 for bad usage (an unknown lab, a broken manifest), 3 when the grader
+itself failed (no Go toolchain, say).
 `)
 	case "watch":
 		fmt.Fprint(c.stdout, watchHelp)
@@ -178,7 +203,8 @@ Flags:
   -no-race    do not use the race detector
   -j N        builds and runs at once (default 2)
 
-Exit status: 0 when every check passed, 1 when some failed, 2 for bad usage.
+Exit status: 0 when every check passed, 1 when some failed, 2 for bad usage,
+3 when the grader itself failed.
 `)
 	}
 }
@@ -203,7 +229,7 @@ func (c *cli) flags(name string) *flag.FlagSet {
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		if cmd := lookup(name); cmd != nil {
-			fmt.Fprintf(c.stderr, "Usage: grader %s %s\n", cmd.name, cmd.args)
+			fmt.Fprintf(c.stderr, "Usage: %s\n", usageLine(cmd))
 		}
 		fs.PrintDefaults()
 	}
@@ -213,21 +239,43 @@ func (c *cli) flags(name string) *flag.FlagSet {
 func (c *cli) usageError(name, format string, args ...any) int {
 	fmt.Fprintf(c.stderr, "grader %s: %s\n", name, fmt.Sprintf(format, args...))
 	if cmd := lookup(name); cmd != nil {
-		fmt.Fprintf(c.stderr, "Usage: grader %s %s\n", cmd.name, cmd.args)
+		fmt.Fprintf(c.stderr, "Usage: %s\n", usageLine(cmd))
 	}
 	return exitUsage
+}
+
+func usageLine(cmd *command) string {
+	return strings.TrimSpace("grader " + cmd.name + " " + cmd.args)
 }
 
 func (c *cli) open() (*grade.Grader, int) {
 	g, err := grade.Open(c.cwd)
 	if err != nil {
-		c.errOut.Error(err)
-		return nil, exitUsage
+		return nil, c.stopped(err)
 	}
 	return g, exitOK
 }
 
-// lab resolves a lab name; an unknown one is a usage error listing the labs.
+// stopped says why a command cannot go on and returns its exit code: bad
+// usage or input when the learner can put it right, else the grader's own
+// failure.
+func (c *cli) stopped(err error) int {
+	c.errOut.Error(err)
+	if isInputError(err) {
+		return exitUsage
+	}
+	return exitGrader
+}
+
+// isInputError reports whether err is about what the grader was given: a
+// lab or part that does not exist, a broken manifest, a folder that is not
+// a workbook, a workbook without the shipped copy a command needs.
+func isInputError(err error) bool {
+	return errors.Is(err, catalog.ErrNoWorkbook) || errors.Is(err, shipped.ErrNoArchive) ||
+		errors.As(err, new(*catalog.UnknownLabError)) || errors.As(err, new(*catalog.ManifestError)) ||
+		errors.As(err, new(*grade.NoSuchPartError))
+}
+
 // openLab opens the workbook and finds a lab in it; on failure it has said
 // why and returns the exit code.
 func (c *cli) openLab(name string) (*grade.Grader, *catalog.Lab, int) {
@@ -239,11 +287,11 @@ func (c *cli) openLab(name string) (*grade.Grader, *catalog.Lab, int) {
 	return g, lab, code
 }
 
+// lab resolves a lab name; an unknown one is a usage error listing the labs.
 func (c *cli) lab(g *grade.Grader, name string) (*catalog.Lab, int) {
 	lab, err := g.Catalog.Find(name, c.cwd)
 	if err != nil {
-		c.errOut.Error(err)
-		return nil, exitUsage
+		return nil, c.stopped(err)
 	}
 	if lab.Err != nil {
 		c.errOut.Error(fmt.Errorf("lab %s cannot be used: %w", lab.ID(), lab.Err))
@@ -264,10 +312,34 @@ func partNumbers(args []string) ([]int, error) {
 	return parts, nil
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// isTerminal is a variable so that tests can stand in for a terminal.
+var isTerminal = func(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
+
+// panicSite is where the panic being recovered was raised, as " at
+// dir/file.go:line"; it must be called from the deferred function that
+// recovers.
+func panicSite() string {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(0, pcs)])
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			panicking = true
+		case panicking && !strings.HasPrefix(f.Function, "runtime."):
+			return fmt.Sprintf(" at %s/%s:%d", filepath.Base(filepath.Dir(f.File)), filepath.Base(f.File), f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (c *cli) status(args []string) int {
 	fs := c.flags("status")
@@ -340,11 +412,7 @@ func (c *cli) runTests(g *grade.Grader, lab *catalog.Lab, opts grade.TestOptions
 	o, err := g.Test(c.ctx, lab, opts)
 	if err != nil {
 		stream.Close()
-		c.errOut.Error(err)
-		if errors.As(err, new(*catalog.ManifestError)) || strings.Contains(err.Error(), "there is no part") {
-			return exitUsage
-		}
-		return exitFail
+		return c.stopped(err)
 	}
 	stream.Finish(o)
 	if c.ctx.Err() != nil {
@@ -379,9 +447,12 @@ func (c *cli) hint(args []string) int {
 	}
 	h, notices, err := g.NextHint(lab, part)
 	c.out.Notices(notices)
-	if err != nil {
-		c.errOut.Error(err)
-		return exitUsage
+	switch {
+	case err != nil:
+		return c.stopped(err)
+	case h == nil:
+		c.out.NoHint(lab) // a finished lab: nothing went wrong
+		return exitOK
 	}
 	c.out.Hint(h)
 	return exitOK
@@ -401,8 +472,7 @@ func (c *cli) reset(args []string) int {
 	}
 	r, err := g.Reset(lab)
 	if err != nil {
-		c.errOut.Error(err)
-		return exitFail
+		return c.stopped(err)
 	}
 	c.out.Reset(lab.ID(), r)
 	return exitOK

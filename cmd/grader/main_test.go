@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"grader": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		"grader": func() { os.Exit(runClean(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 
@@ -30,6 +33,10 @@ func TestScripts(t *testing.T) {
 				return cgo, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfile": waitFile,
+			"gone":     gone,
 		},
 		Setup: func(e *testscript.Env) error {
 			// Share the build cache so fixture builds take a fraction of a
@@ -58,4 +65,55 @@ func goEnv(t *testing.T, names ...string) map[string]string {
 		env[n] = values[i]
 	}
 	return env
+}
+
+// waitFile waits, up to a deadline, for a file to exist: a background
+// command has reached the point that writes it.
+func waitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within 2m", args[0])
+}
+
+// gone checks that the processes whose pids the files hold (one per line)
+// have ended, allowing a few seconds for a kill to land.
+func gone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: gone PIDFILE...")
+	}
+	var pids []int
+	for _, f := range args {
+		for _, field := range strings.Fields(ts.ReadFile(f)) {
+			pid, err := strconv.Atoi(field)
+			ts.Check(err)
+			pids = append(pids, pid)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				ts.Fatalf("process %d is still running", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether pid names a running process (a zombie has ended).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil // no /proc: ask the kernel
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
 }

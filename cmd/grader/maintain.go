@@ -19,8 +19,7 @@ func (c *cli) labsOrAll(g *grade.Grader, names []string) ([]*catalog.Lab, int) {
 	for _, n := range names {
 		lab, err := g.Catalog.Find(n, c.cwd)
 		if err != nil {
-			c.errOut.Error(err)
-			return nil, exitUsage
+			return nil, c.stopped(err)
 		}
 		labs = append(labs, lab)
 	}
@@ -49,8 +48,7 @@ func (c *cli) verify(args []string) int {
 	}
 	tool, err := g.Toolchain(c.ctx)
 	if err != nil {
-		c.errOut.Error(err)
-		return exitFail
+		return c.stopped(err)
 	}
 	race := !*noRace
 	if race && !tool.CanRace {
@@ -106,10 +104,13 @@ func (c *cli) ship(args []string) int {
 			return exitUsage
 		}
 		if err := shipped.Write(g.Workbook, lab); err != nil {
-			c.errOut.Error(fmt.Errorf("lab %s: %w", lab.ID(), err))
-			return exitFail
+			return c.stopped(fmt.Errorf("lab %s: %w", lab.ID(), err))
 		}
 		fmt.Fprintf(c.stdout, "wrote %s\n", g.Workbook.Rel(shipped.Path(g.Workbook, lab)))
 	}
+	if err := shipped.WriteModule(g.Workbook); err != nil {
+		return c.stopped(err)
+	}
+	fmt.Fprintf(c.stdout, "wrote %s\n", g.Workbook.Rel(shipped.ModulePath(g.Workbook)))
 	return exitOK
 }

@@ -15,10 +15,12 @@ func (c *cli) setup(args []string) int {
 	}
 	start := time.Now()
 	failed := 0
+	code = exitOK // a broken lab is bad input; a failure of the grader's own outranks it
 	for _, lab := range labs {
 		if lab.Err != nil {
 			c.errOut.Error(fmt.Errorf("lab %s cannot be used: %w", lab.ID(), lab.Err))
 			failed++
+			code = max(code, exitUsage)
 			continue
 		}
 		stream := c.out.Stream(lab, false, isTerminal(c.stdout))
@@ -26,8 +28,8 @@ func (c *cli) setup(args []string) int {
 		stream.Close()
 		switch {
 		case err != nil:
-			c.errOut.Error(err)
 			failed++
+			code = max(code, c.stopped(err))
 		case c.ctx.Err() != nil:
 			fmt.Fprintln(c.stderr, "grader: stopped")
 			return exitFail
@@ -40,8 +42,5 @@ func (c *cli) setup(args []string) int {
 		}
 	}
 	fmt.Fprintf(c.stdout, "setup: %d lab(s) built in %s; grader test LAB now starts in seconds\n", len(labs)-failed, time.Since(start).Round(time.Second))
-	if failed > 0 {
-		return exitFail
-	}
-	return exitOK
+	return code
 }

@@ -22,8 +22,8 @@ Flags:
   -debounce D   wait this long after a save for more saves before running,
                 so a "save all" runs the lab once (default 200ms; e.g. 1s)
 
-Exit status: 0 when stopped with Ctrl-C, 1 when watching could not go on,
-2 for bad usage (an unknown lab, a broken manifest).
+Exit status: 0 when stopped with Ctrl-C, 2 for bad usage (an unknown lab,
+a broken manifest), 3 when watching could not go on.
 `
 
 func (c *cli) watch(args []string) int {
@@ -53,16 +53,14 @@ func (c *cli) watch(args []string) int {
 	// Caught now rather than on every run, so a typo does not leave the
 	// learner watching an error.
 	if _, err := grade.PartsByNumber(lab, parts); err != nil {
-		c.errOut.Error(err)
-		return exitUsage
+		return c.stopped(err)
 	}
 
 	// Watching starts before the first run so that a save made while it
 	// runs is not missed.
 	w, err := watch.New(lab.Dir, *debounce, watch.LabFiles)
 	if err != nil {
-		c.errOut.Error(err)
-		return exitFail
+		return c.stopped(err)
 	}
 	defer w.Close()
 
@@ -89,7 +87,7 @@ func (c *cli) watch(args []string) int {
 		case files, ok := <-w.Changes():
 			if !ok {
 				c.errOut.Error(fmt.Errorf("stopped watching %s", lab.RelDir))
-				return exitFail
+				return exitGrader
 			}
 			fmt.Fprintf(c.stdout, "\nchanged: %s\n\n", strings.Join(files, ", "))
 			if slices.Contains(files, catalog.ManifestFile) {

@@ -33,8 +33,18 @@ type Manifest struct {
 	// own.
 	Race       bool
 	RaceReason string
-	Parts      []*Part
+	// MemoryMiB bounds the heap of each test process: a part that
+	// allocates without end fails with "used more than N MiB" instead of
+	// taking the machine down.
+	MemoryMiB int
+	Parts     []*Part
 }
+
+// DefaultMemoryMiB is the memory limit of a lab whose manifest sets none.
+const DefaultMemoryMiB = 1024
+
+// MemoryLimit is the lab's memory limit in bytes.
+func (m *Manifest) MemoryLimit() int64 { return int64(m.MemoryMiB) << 20 }
 
 // Part is one graded step of a lab.
 type Part struct {
@@ -90,6 +100,7 @@ type rawManifest struct {
 	Timeout    string    `toml:"timeout"`
 	Race       *bool     `toml:"race"`
 	RaceReason string    `toml:"race_reason"`
+	MemoryMiB  *int      `toml:"memory_mib"`
 	Parts      []rawPart `toml:"part"`
 }
 
@@ -135,7 +146,7 @@ func ParseManifest(data []byte, dir, rel string) (*Manifest, error) {
 		return &ManifestError{File: rel, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	if keys := md.Undecoded(); len(keys) > 0 {
-		return nil, bad(unknownField(data, keys[0]), "unknown field (known: title, tagline, stubs, timeout, race, race_reason, [[part]] with title, points, file, tests, timeout, hints, race, race_reason)")
+		return nil, bad(unknownField(data, keys[0]), "unknown field (known: title, tagline, stubs, timeout, race, race_reason, memory_mib, [[part]] with title, points, file, tests, timeout, hints, race, race_reason)")
 	}
 
 	m := &Manifest{Title: strings.TrimSpace(raw.Title), Tagline: strings.TrimSpace(raw.Tagline)}
@@ -152,6 +163,13 @@ func ParseManifest(data []byte, dir, rel string) (*Manifest, error) {
 	}
 	if m.Timeout, err = parseTimeout(raw.Timeout, DefaultTimeout); err != nil {
 		return nil, bad("timeout", "%v", err)
+	}
+	m.MemoryMiB = DefaultMemoryMiB
+	if raw.MemoryMiB != nil {
+		if *raw.MemoryMiB < 64 {
+			return nil, bad("memory_mib", "%d is too small: a Go test process needs at least 64 MiB", *raw.MemoryMiB)
+		}
+		m.MemoryMiB = *raw.MemoryMiB
 	}
 	if len(raw.Stubs) == 0 {
 		return nil, bad("stubs", "missing: list the files the learner edits")

@@ -5,13 +5,7 @@ package grade
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,29 +46,6 @@ func (g *Grader) Toolchain(ctx context.Context) (*run.Toolchain, error) {
 	return g.tool, g.toolErr
 }
 
-// FilesHash identifies the learner's code in a lab: every non-test Go file
-// of its folder. Progress stores it to tell when a passed part was changed.
-func FilesHash(lab *catalog.Lab) (string, error) {
-	matches, err := filepath.Glob(filepath.Join(lab.Dir, "*.go"))
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(matches)
-	h := sha256.New()
-	for _, m := range matches {
-		if strings.HasSuffix(m, "_test.go") {
-			continue
-		}
-		data, err := os.ReadFile(m)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(m), len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
 // PartsByNumber picks parts of a lab by number; none means all of them.
 func PartsByNumber(lab *catalog.Lab, numbers []int) ([]*catalog.Part, error) {
 	if len(numbers) == 0 {
@@ -84,9 +55,20 @@ func PartsByNumber(lab *catalog.Lab, numbers []int) ([]*catalog.Part, error) {
 	for _, n := range numbers {
 		p := lab.Part(n)
 		if p == nil {
-			return nil, fmt.Errorf("lab %s has parts 1 to %d; there is no part %d", lab.ID(), len(lab.Parts), n)
+			return nil, &NoSuchPartError{Lab: lab, Part: n}
 		}
 		parts = append(parts, p)
 	}
 	return parts, nil
+}
+
+// NoSuchPartError is a part number the lab does not have: the learner's
+// typo, which the command line reports as bad usage.
+type NoSuchPartError struct {
+	Lab  *catalog.Lab
+	Part int
+}
+
+func (e *NoSuchPartError) Error() string {
+	return fmt.Sprintf("lab %s has parts 1 to %d; there is no part %d", e.Lab.ID(), len(e.Lab.Parts), e.Part)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/grade"
 	"github.com/distlings/distlings/grader/progress"
+	"github.com/distlings/distlings/grader/shipped"
 )
 
 // fixture is a workbook of two labs: 01-demo with two parts (three hints for
@@ -137,53 +138,66 @@ func readFile(t *testing.T, path string) string {
 // record stores a run of a part as Test would, with the lab's current hash.
 func record(t *testing.T, g *grade.Grader, lab *catalog.Lab, part int, passed bool) {
 	t.Helper()
-	hash, err := grade.FilesHash(lab)
-	require.NoError(t, err)
-	_, err = g.Progress.Update(func(b *progress.Book) {
+	hash := hashOf(t, g, lab)
+	_, err := g.Progress.Update(func(b *progress.Book) {
 		b.Lab(lab.Name).Record(part, passed, clock, hash)
 	})
 	require.NoError(t, err)
 }
 
-func hashOf(t *testing.T, lab *catalog.Lab) string {
+func hashOf(t *testing.T, g *grade.Grader, lab *catalog.Lab) string {
 	t.Helper()
-	h, err := grade.FilesHash(lab)
+	h, err := g.FilesHash(lab)
 	require.NoError(t, err)
 	return h
+}
+
+// ship records the lab and the module as shipped, as a release has them.
+func ship(t *testing.T, g *grade.Grader, lab *catalog.Lab) {
+	t.Helper()
+	require.NoError(t, shipped.Write(g.Workbook, lab))
+	require.NoError(t, shipped.WriteModule(g.Workbook))
 }
 
 func TestFilesHashIsStableShortHex(t *testing.T) {
 	g := newGrader(t, "")
 	lab := findLab(t, g, "01")
-	h := hashOf(t, lab)
+	h := hashOf(t, g, lab)
 	assert.Regexp(t, `^[0-9a-f]{16}$`, h)
-	assert.Equal(t, h, hashOf(t, lab))
+	assert.Equal(t, h, hashOf(t, g, lab))
 }
 
-func TestFilesHashChangesWhenANonTestGoFileChanges(t *testing.T) {
+func TestFilesHashCoversTheStubsGraded(t *testing.T) {
 	g := newGrader(t, "")
 	lab := findLab(t, g, "01")
-	before := hashOf(t, lab)
-
+	ship(t, g, lab)
+	before := hashOf(t, g, lab)
 	writeFile(t, filepath.Join(lab.Dir, "demo.go"), "package demo\n\nfunc Add(a, b int) int { return a + b }\n")
-	edited := hashOf(t, lab)
-	assert.NotEqual(t, before, edited, "editing the stub")
-
-	writeFile(t, filepath.Join(lab.Dir, "helper.go"), "package demo\n")
-	assert.NotEqual(t, edited, hashOf(t, lab), "adding a non-test Go file")
+	assert.NotEqual(t, before, hashOf(t, g, lab), "editing the stub")
 }
 
-func TestFilesHashIgnoresTestFilesAndNonGoFiles(t *testing.T) {
+func TestFilesHashIgnoresWhatIsNotGraded(t *testing.T) {
 	g := newGrader(t, "")
 	lab := findLab(t, g, "01")
-	before := hashOf(t, lab)
+	ship(t, g, lab)
+	before := hashOf(t, g, lab)
 
+	// Tests are graded as shipped, and extra files are not compiled: a
+	// change to either cannot change a result, so it keeps the hash.
 	writeFile(t, filepath.Join(lab.Dir, "demo_test.go"), "package demo\n\n// edited\n")
 	writeFile(t, filepath.Join(lab.Dir, "extra_test.go"), "package demo\n")
+	writeFile(t, filepath.Join(lab.Dir, "zz.go"), "package demo\n")
 	writeFile(t, filepath.Join(lab.Dir, "notes.md"), "# edited notes\n")
 	writeFile(t, filepath.Join(lab.Dir, "lab.toml"), readFile(t, filepath.Join(lab.Dir, "lab.toml"))+"\n# comment\n")
-	writeFile(t, filepath.Join(lab.Dir, "testdata", "fixture.go"), "package testdata\n")
-	assert.Equal(t, before, hashOf(t, lab))
+	assert.Equal(t, before, hashOf(t, g, lab))
+}
+
+func TestFilesHashWithoutAShippedCopyCoversEveryGoFile(t *testing.T) {
+	g := newGrader(t, "")
+	lab := findLab(t, g, "01")
+	before := hashOf(t, g, lab)
+	writeFile(t, filepath.Join(lab.Dir, "zz_test.go"), "package demo\n")
+	assert.NotEqual(t, before, hashOf(t, g, lab), "an in-place build compiles every Go file")
 }
 
 func TestFilesHashTellsApartContentMovedBetweenFiles(t *testing.T) {
@@ -191,10 +205,10 @@ func TestFilesHashTellsApartContentMovedBetweenFiles(t *testing.T) {
 	lab := findLab(t, g, "01")
 	writeFile(t, filepath.Join(lab.Dir, "a.go"), "package demo\n\nconst X = 1\n")
 	writeFile(t, filepath.Join(lab.Dir, "b.go"), "package demo\n")
-	first := hashOf(t, lab)
+	first := hashOf(t, g, lab)
 	writeFile(t, filepath.Join(lab.Dir, "a.go"), "package demo\n")
 	writeFile(t, filepath.Join(lab.Dir, "b.go"), "package demo\n\nconst X = 1\n")
-	assert.NotEqual(t, first, hashOf(t, lab))
+	assert.NotEqual(t, first, hashOf(t, g, lab))
 }
 
 func TestPartsByNumberPicksPartsInTheOrderAsked(t *testing.T) {
@@ -219,6 +233,7 @@ func TestPartsByNumberRejectsAPartOutOfRange(t *testing.T) {
 		_, err := grade.PartsByNumber(lab, []int{1, n})
 		require.Error(t, err, "part %d", n)
 		assert.Contains(t, err.Error(), "lab 01 demo has parts 1 to 2; there is no part")
+		assert.ErrorAs(t, err, new(*grade.NoSuchPartError))
 	}
 }
 
@@ -230,7 +245,7 @@ func TestPartStateNamesAndWhichStatesEarnPoints(t *testing.T) {
 	}{
 		{grade.NotRun, "not run", false},
 		{grade.Passed, "passed", true},
-		{grade.Changed, "changed since it passed", true},
+		{grade.Changed, "changed since it passed", false},
 		{grade.Failing, "failing", false},
 	}
 	for _, c := range cases {

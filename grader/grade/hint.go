@@ -1,8 +1,6 @@
 package grade
 
 import (
-	"fmt"
-
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/progress"
 )
@@ -17,8 +15,10 @@ type Hint struct {
 }
 
 // NextHint returns the next hint not yet shown for a part and remembers that
-// it was shown. Part 0 means the first part that has not passed. Once every
-// hint was shown, the last one is shown again.
+// it was shown. Part 0 means the first part that has not passed; when every
+// part has passed there is nothing to hint, and the Hint is nil with no
+// error: a finished lab is not a mistake. Once every hint was shown, the
+// last one is shown again.
 func (g *Grader) NextHint(lab *catalog.Lab, part int) (*Hint, []string, error) {
 	if lab.Err != nil {
 		return nil, nil, lab.Err
@@ -27,7 +27,7 @@ func (g *Grader) NextHint(lab *catalog.Lab, part int) (*Hint, []string, error) {
 	var p *catalog.Part
 	if part != 0 {
 		if p = lab.Part(part); p == nil {
-			return nil, notices, fmt.Errorf("lab %s has parts 1 to %d; there is no part %d", lab.ID(), len(lab.Parts), part)
+			return nil, notices, &NoSuchPartError{Lab: lab, Part: part}
 		}
 	} else {
 		for _, pv := range view.Parts {
@@ -37,7 +37,7 @@ func (g *Grader) NextHint(lab *catalog.Lab, part int) (*Hint, []string, error) {
 			}
 		}
 		if p == nil {
-			return nil, notices, fmt.Errorf("every part of lab %s has passed; name a part to see its hints, e.g. grader hint %02d 1", lab.ID(), lab.Number)
+			return nil, notices, nil
 		}
 	}
 	next := func(b *progress.Book) int { return min(b.Peek(lab.Name).HintsSeen(p.Number)+1, len(p.Hints)) }

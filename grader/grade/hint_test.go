@@ -74,16 +74,21 @@ func TestNextHintForPartZeroIsForTheFirstUnsolvedPart(t *testing.T) {
 	assert.Equal(t, 2, h.Number, "part 1 already showed hint 1")
 }
 
-func TestNextHintForPartZeroWhenEveryPartPassedAsksForANumber(t *testing.T) {
+// A finished lab has nothing to hint, which is not an error; its parts can
+// still be asked for by number.
+func TestNextHintForPartZeroWhenEveryPartPassedIsNone(t *testing.T) {
 	g := newGrader(t, "")
 	lab := findLab(t, g, "01")
 	record(t, g, lab, 1, true)
 	record(t, g, lab, 2, true)
 
-	_, _, err := g.NextHint(lab, 0)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "every part of lab 01 demo has passed; name a part")
-	assert.Contains(t, err.Error(), "grader hint 01 1")
+	h, notices, err := g.NextHint(lab, 0)
+	require.NoError(t, err)
+	assert.Nil(t, h)
+	assert.Empty(t, notices)
+	book, _, err := g.Progress.Load()
+	require.NoError(t, err)
+	assert.Zero(t, book.Peek(lab.Name).HintsSeen(1), "no hint was shown, so none is recorded")
 
 	assert.Equal(t, 1, nextHint(t, g, lab, 1).Number, "a named part still has hints")
 }
@@ -96,6 +101,7 @@ func TestNextHintForAPartOutOfRangeIsAnErrorAndRecordsNothing(t *testing.T) {
 		require.Error(t, err, "part %d", part)
 		assert.Nil(t, h)
 		assert.Contains(t, err.Error(), "lab 01 demo has parts 1 to 2; there is no part")
+		assert.ErrorAs(t, err, new(*grade.NoSuchPartError), "the command line tells a typo from a failure by its type")
 	}
 	book, _, err := g.Progress.Load()
 	require.NoError(t, err)

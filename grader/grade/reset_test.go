@@ -29,6 +29,7 @@ func shippedGrader(t *testing.T) *grade.Grader {
 	for _, lab := range g.Catalog.Labs {
 		require.NoError(t, shipped.Write(g.Workbook, lab))
 	}
+	require.NoError(t, shipped.WriteModule(g.Workbook))
 	return g
 }
 

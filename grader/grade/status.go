@@ -20,8 +20,10 @@ func (s PartState) String() string {
 	return [...]string{"not run", "passed", "changed since it passed", "failing"}[s]
 }
 
-// Earns reports whether a part in this state counts towards the score.
-func (s PartState) Earns() bool { return s == Passed || s == Changed }
+// Earns reports whether a part in this state counts towards the score. A
+// changed part does not: the pass was earned by other code, so it counts
+// again once it is run again and passes.
+func (s PartState) Earns() bool { return s == Passed }
 
 // LabView is one lab as the status screen shows it.
 type LabView struct {
@@ -46,6 +48,17 @@ func (v *LabView) Passed() int {
 		}
 	}
 	return n
+}
+
+// Changed reports whether some part passed but the lab's files changed
+// since, so that pass may no longer hold.
+func (v *LabView) Changed() bool {
+	for _, p := range v.Parts {
+		if p.State == Changed {
+			return true
+		}
+	}
+	return false
 }
 
 // Done reports whether every part passed with the current files.
@@ -130,7 +143,7 @@ func (g *Grader) labView(lab *catalog.Lab, book *progress.Book) *LabView {
 			pv.State = Failing
 		default:
 			if hash == "" {
-				hash, _ = FilesHash(lab)
+				hash, _ = g.FilesHash(lab)
 			}
 			pv.State = Passed
 			if r.PassedHash != hash {

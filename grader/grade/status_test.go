@@ -60,25 +60,28 @@ func TestLabViewReportsPassedFailingAndNotRun(t *testing.T) {
 }
 
 func TestPassedPartIsChangedOnceTheLearnersCodeChanges(t *testing.T) {
-	g := newGrader(t, "")
+	g := shippedGrader(t)
 	lab := findLab(t, g, "01")
 	record(t, g, lab, 1, true)
 	record(t, g, lab, 2, true)
 	v, _ := g.LabView(lab)
 	require.True(t, v.Done())
+	assert.False(t, v.Changed())
 
-	// A test file or notes do not count as the learner's code.
+	// A test file, notes or a file of one's own are not graded.
 	writeFile(t, filepath.Join(lab.Dir, "demo_test.go"), "package demo\n")
 	writeFile(t, filepath.Join(lab.Dir, "notes.md"), "edited\n")
+	writeFile(t, filepath.Join(lab.Dir, "zz.go"), "package demo\n")
 	v, _ = g.LabView(lab)
 	assert.Equal(t, []grade.PartState{grade.Passed, grade.Passed}, states(v))
 
 	writeFile(t, filepath.Join(lab.Dir, "demo.go"), "package demo\n\n// edited\n")
 	v, _ = g.LabView(lab)
 	assert.Equal(t, []grade.PartState{grade.Changed, grade.Changed}, states(v))
-	assert.Equal(t, 15, v.Earned, "a changed part still earns its points")
-	assert.Equal(t, 2, v.Passed())
+	assert.Equal(t, 0, v.Earned, "a changed part counts again once it is run again")
+	assert.Equal(t, 0, v.Passed())
 	assert.False(t, v.Done(), "a changed part is not done")
+	assert.True(t, v.Changed())
 }
 
 func TestPartThatFailedAfterPassingIsFailing(t *testing.T) {

@@ -1,12 +1,7 @@
 package grade
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +9,6 @@ import (
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/progress"
 	"github.com/distlings/distlings/grader/run"
-	"github.com/distlings/distlings/grader/shipped"
 )
 
 // TestOptions tune a test run.
@@ -81,30 +75,33 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		notice(n)
 	}
 
-	overlayDir, err := os.MkdirTemp("", "distlings-shipped-")
-	if err != nil {
-		return nil, fmt.Errorf("make a temporary folder: %w", err)
-	}
-	defer os.RemoveAll(overlayDir)
-	overlay, notices, err := g.shippedOverlay(lab, overlayDir)
+	gr, err := g.prepareGraded(lab)
 	if err != nil {
 		return nil, err
 	}
-	out.Notices = append(out.Notices, notices...)
-	for _, n := range notices {
+	defer gr.release()
+	out.Notices = append(out.Notices, gr.notices...)
+	for _, n := range gr.notices {
 		notice(n)
 	}
-
-	hash, err := FilesHash(lab)
-	if err != nil {
-		return nil, fmt.Errorf("read lab %s: %w", lab.ID(), err)
+	spec := gr.spec
+	spec.Parts, spec.Race, spec.Args = parts, tool.Race(opts.NoRace), opts.Args
+	if opts.Events != nil {
+		spec.Events = func(e run.Event) {
+			if e.Kind == run.PartDone {
+				gr.explain(e.Done) // before the part is shown
+			}
+			opts.Events(e)
+		}
 	}
-	res, err := tool.Run(ctx, &run.Spec{
-		Root: g.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay,
-		Race: tool.Race(opts.NoRace), Args: opts.Args, Events: opts.Events,
-	})
+	res, err := tool.Run(ctx, spec)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Events == nil {
+		for _, p := range res.Parts {
+			gr.explain(p)
+		}
 	}
 	out.Result = res
 	if ctx.Err() != nil {
@@ -114,7 +111,7 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 	warn, err := g.Progress.Update(func(b *progress.Book) {
 		rec := b.Lab(lab.Name)
 		for _, p := range res.Parts {
-			rec.Record(p.Part.Number, p.Status == run.Passed, now, hash)
+			rec.Record(p.Part.Number, p.Status == run.Passed, now, gr.hash)
 		}
 	})
 	out.Notices = append(out.Notices, warn...)
@@ -135,54 +132,11 @@ func (g *Grader) Prepare(ctx context.Context, lab *catalog.Lab, events func(run.
 	if err != nil {
 		return run.Build{}, err
 	}
-	dir, err := os.MkdirTemp("", "distlings-shipped-")
-	if err != nil {
-		return run.Build{}, fmt.Errorf("make a temporary folder: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	overlay, _, err := g.shippedOverlay(lab, dir)
+	gr, err := g.prepareGraded(lab)
 	if err != nil {
 		return run.Build{}, err
 	}
-	return tool.Prepare(ctx, &run.Spec{Root: g.Workbook.Root, Lab: lab, Overlay: overlay, Race: tool.Race(false), Events: events})
-}
-
-// shippedOverlay makes the build use the shipped copy of every file the
-// learner is not meant to edit (the tests and the lab's own helpers), so an
-// edited test can neither break nor raise a grade. Files are written to dir.
-func (g *Grader) shippedOverlay(lab *catalog.Lab, dir string) (map[string]string, []string, error) {
-	files, err := shipped.Files(g.Workbook, lab)
-	if errors.Is(err, shipped.ErrNoArchive) {
-		return nil, []string{err.Error() + "; grading against the tests on disk"}, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("lab %s: %w", lab.ID(), err)
-	}
-	stub := map[string]bool{}
-	for _, s := range lab.Stubs {
-		stub[s] = true
-	}
-	overlay := map[string]string{}
-	var notices []string
-	for name, data := range files {
-		if stub[name] {
-			continue
-		}
-		target := filepath.Join(lab.Dir, name)
-		current, err := os.ReadFile(target)
-		if err == nil && bytes.Equal(current, data) {
-			continue
-		}
-		replacement := filepath.Join(dir, name)
-		if err := os.WriteFile(replacement, data, 0o644); err != nil {
-			return nil, nil, err
-		}
-		overlay[target] = replacement
-		what := "differs from the shipped copy"
-		if err != nil {
-			what = "is missing"
-		}
-		notices = append(notices, fmt.Sprintf("%s/%s %s; graded with the shipped one", lab.RelDir, name, what))
-	}
-	return overlay, notices, nil
+	defer gr.release()
+	gr.spec.Race, gr.spec.Events = tool.Race(false), events
+	return tool.Prepare(ctx, gr.spec)
 }

@@ -46,7 +46,7 @@ func TestTestGradesAgainstShippedTestsAndRecordsTheOutcome(t *testing.T) {
 	assert.Equal(t, progress.Passed, rec.Part(1).Last)
 	assert.True(t, clock.Equal(rec.Part(1).PassedAt), "passed at %v", rec.Part(1).PassedAt)
 	assert.True(t, clock.Equal(rec.Part(1).LastRun))
-	assert.Equal(t, hashOf(t, lab), rec.Part(1).PassedHash)
+	assert.Equal(t, hashOf(t, g, lab), rec.Part(1).PassedHash)
 	require.NotNil(t, rec.Part(2))
 	assert.Equal(t, progress.Failed, rec.Part(2).Last)
 

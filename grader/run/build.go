@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/distlings/distlings/grader/proc"
 )
 
 // BuildProgress is how far a build has come: packages compiled so far, of
@@ -92,18 +93,19 @@ func (tc *Toolchain) Build(ctx context.Context, s *Spec, dir string, race bool, 
 		args = append(args, "-x")
 	}
 	args = append(args, "./"+s.Lab.RelDir)
-	cmd := exec.CommandContext(ctx, tc.Go, args...)
-	cmd.Dir = s.Root
-	killGroup(cmd)
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: maxBuildBytes}
-	stdout, err := cmd.StdoutPipe()
-	if err == nil {
-		err = cmd.Start()
-	}
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return bin, Build{Output: []string{"could not run go test -c: " + err.Error()}, Elapsed: time.Since(start)}
 	}
+	var stderr bytes.Buffer
+	build := proc.Start(ctx, proc.Spec{
+		Path: tc.Go, Args: args, Dir: s.buildRoot(), Env: goEnv(),
+		Stdout: outW, Stderr: &limitedBuffer{buf: &stderr, max: maxBuildBytes},
+		Timeout: buildTimeout,
+	})
+	outW.Close()
+	defer outR.Close()
+	stdout := io.Reader(outR)
 	p := &buildParser{messages: map[string][]string{}, compiled: map[string]bool{}}
 	var total totalCounter
 	if progress != nil {
@@ -126,12 +128,15 @@ func (tc *Toolchain) Build(ctx context.Context, s *Spec, dir string, race bool, 
 		}()
 	}
 	p.parse(stdout)
-	err = cmd.Wait()
-	b = Build{OK: err == nil, Output: p.result(), Elapsed: time.Since(start)}
-	if err != nil {
+	exit := build.Wait()
+	b = Build{OK: exit.Success(), Output: p.result(), Elapsed: time.Since(start)}
+	if !b.OK {
 		b.Output = append(b.Output, buildMessages(stderr.Bytes())...)
-		if len(b.Output) == 0 {
-			b.Output = []string{"go test -c: " + err.Error()}
+		switch {
+		case exit.TimedOut:
+			b.Output = append(b.Output, fmt.Sprintf("go test -c ran for more than %v and was stopped", buildTimeout))
+		case len(b.Output) == 0:
+			b.Output = []string{"go test -c " + exit.String()}
 		}
 	}
 	if len(b.Output) > maxBuildLines {
@@ -284,14 +289,15 @@ func (t *totalCounter) start(ctx context.Context, tc *Toolchain, s *Spec, flags 
 		}
 		before, _ := p.progress()
 		args := append([]string{"list", "-deps", "-test", "-f", "{{if .Stale}}x{{end}}"}, flags...)
-		cmd := exec.CommandContext(ctx, tc.Go, append(args, "./"+s.Lab.RelDir)...)
-		cmd.Dir = s.Root
-		killGroup(cmd)
-		out, err := cmd.Output()
-		if err != nil {
+		var out bytes.Buffer
+		exit := proc.Run(ctx, proc.Spec{
+			Path: tc.Go, Args: append(args, "./"+s.Lab.RelDir), Dir: s.buildRoot(), Env: goEnv(),
+			Stdout: &limitedBuffer{buf: &out, max: 1 << 20},
+		})
+		if !exit.Success() {
 			return
 		}
-		stale := bytes.Count(out, []byte("x"))
+		stale := bytes.Count(out.Bytes(), []byte("x"))
 		t.mu.Lock()
 		t.total = before + stale
 		t.mu.Unlock()
@@ -323,3 +329,10 @@ func (l *limitedBuffer) Write(b []byte) (int, error) {
 }
 
 const maxBuildBytes = 1 << 20
+
+// buildTimeout bounds a build: a first build of lab 01 takes minutes.
+const buildTimeout = 30 * time.Minute
+
+// goEnv is the go command's environment: a go.work above the workbook
+// must not change what is built.
+func goEnv() []string { return append(os.Environ(), "GOWORK=off") }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/distlings/distlings/grader/proc"
 )
 
 // Output caps. A test that floods its output must not exhaust memory or bury
@@ -69,6 +71,13 @@ type decoder struct {
 	dump        []string      // goroutine dump printed on a timeout
 	killedAfter time.Duration // set when the grader had to kill the process
 	cancelled   bool
+	outOfMemory bool     // the race detector could not allocate
+	imitated    []string // tests with more than one result
+
+	exit        proc.Exit // how the test process ended
+	memoryLimit int64
+	heldOutput  bool                // something the tests started kept the output open
+	rewrite     func(string) string // maps build-copy paths to the workbook's
 }
 
 func newDecoder(names []string) *decoder {
@@ -128,6 +137,9 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 }
 
 func (d *decoder) handle(e *event) {
+	if d.rewrite != nil && e.Action == "output" {
+		e.Output = d.rewrite(e.Output)
+	}
 	if e.Test == "" {
 		if e.Action == "output" {
 			d.packageLine(strings.TrimSuffix(e.Output, "\n"))
@@ -151,6 +163,16 @@ func (d *decoder) handle(e *event) {
 			if e.Action == "fail" {
 				st.failed[e.Test] = true
 			}
+			return
+		}
+		switch {
+		case !st.started:
+			return // an end without a start is not the testing package's
+		case st.ended:
+			// A second result: output imitating the test runner. Neither
+			// counts.
+			d.imitated = append(d.imitated, top)
+			st.res.Status = TestFailed
 			return
 		}
 		st.ended = true
@@ -272,6 +294,8 @@ func (d *decoder) scan(text string) {
 		d.fatalLine, d.inRunning = t, false
 	case t == "WARNING: DATA RACE":
 		d.raced = true
+	case strings.Contains(t, "ThreadSanitizer failed to allocate"), strings.Contains(t, "ThreadSanitizer: out of memory"):
+		d.outOfMemory = true
 	default:
 		if t == "" {
 			d.inRunning = false
@@ -321,18 +345,35 @@ func (d *decoder) finish(res *PartResult, defined map[string]bool) {
 	if len(running) == 0 {
 		running = unfinished
 	}
+	started := false
+	for _, st := range d.tests {
+		started = started || st.started
+	}
 	switch {
 	case d.timedOut != "" || d.killedAfter > 0:
 		res.Status, res.Note = TimedOut, timeoutNote(d, running)
 	case d.cancelled:
 		res.Status, res.Note = Crashed, "stopped before it finished"
+	case memoryNote(d, d.exit, d.memoryLimit) != "":
+		res.Status, res.Note = Crashed, memoryNote(d, d.exit, d.memoryLimit)
+		if len(unfinished) > 0 {
+			res.Note += " while running " + strings.Join(unfinished, ", ")
+		}
 	case d.panicLine != "":
 		res.Status, res.Note = Crashed, crashNote(d.panicLine, unfinished, d.tests)
 	case d.fatalLine != "":
 		res.Status, res.Note = Crashed, fatalNote(d.fatalLine)
+	case !started && d.exit.Started && len(missing) < len(d.order):
+		res.Status, res.Note = Crashed, startupNote(d, d.exit, d.memoryLimit)
 	case len(unfinished) > 0:
-		res.Status = Crashed
-		res.Note = fmt.Sprintf("the test process ended while %s was running (did the code call os.Exit?)", strings.Join(unfinished, ", "))
+		res.Status, res.Note = Crashed, exitNote(d.exit, unfinished)
+	case len(d.imitated) > 0:
+		res.Status = Failed
+		res.Note = fmt.Sprintf("%s reported more than one result: the code printed output that imitates the test runner, so neither counts", strings.Join(d.imitated, ", "))
+	case allPassed && d.exit.Started && !d.exit.Success():
+		// Every test says it passed, yet the process failed: the results
+		// were not the testing package's own.
+		res.Status, res.Note = Failed, "the test process "+d.exit.String()+" after its tests passed"
 	case allPassed:
 		res.Status = Passed
 	default:
@@ -343,6 +384,47 @@ func (d *decoder) finish(res *PartResult, defined map[string]bool) {
 			res.Note = "the race detector found a data race"
 		}
 	}
+	switch {
+	case d.heldOutput:
+		res.Note = joinNotes(res.Note, "a process the tests started kept their output open after they ended; the grader stopped it")
+	case d.exit.Leftovers:
+		res.Note = joinNotes(res.Note, "processes the tests started were still running after they ended; the grader stopped them")
+	}
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// memoryNote says the process ran out of memory, or "" if nothing says so.
+// Under the lab's limit, allocation fails and the runtime says so; a
+// SIGKILL nobody in the grader sent is most often the system's OOM killer.
+func memoryNote(d *decoder, exit proc.Exit, limit int64) string {
+	if d.outOfMemory || strings.Contains(d.fatalLine, "out of memory") {
+		if limit > 0 {
+			return fmt.Sprintf("the test process used more than %d MiB of memory, the lab's limit", limit>>20)
+		}
+		return "the test process ran out of memory"
+	}
+	if exit.Signal == "SIGKILL" && !exit.TimedOut && !exit.Cancelled {
+		return "the test process was killed by SIGKILL: out of memory?"
+	}
+	return ""
+}
+
+// exitNote says how the process ended while tests were running.
+func exitNote(exit proc.Exit, unfinished []string) string {
+	running := strings.Join(unfinished, ", ")
+	switch {
+	case exit.Signal != "":
+		return fmt.Sprintf("the test process was killed by %s while %s was running", exit.Signal, running)
+	case exit.Started && exit.Code >= 0:
+		return fmt.Sprintf("the test process exited with status %d while %s was running: something called os.Exit", exit.Code, running)
+	}
+	return fmt.Sprintf("the test process ended while %s was running (did the code call os.Exit?)", running)
 }
 
 func timeoutNote(d *decoder, running []string) string {

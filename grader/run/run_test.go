@@ -73,7 +73,7 @@ func TestEachPartReportsHowItEnded(t *testing.T) {
 	assert.Equal(t, TestNotRun, p.Tests[1].Status)
 
 	assert.Equal(t, Crashed, byTitle["Exits"].Status)
-	assert.Contains(t, byTitle["Exits"].Note, "the test process ended while TestExits was running")
+	assert.Contains(t, byTitle["Exits"].Note, "the test process exited with status 3 while TestExits was running: something called os.Exit")
 	assert.Equal(t, Crashed, byTitle["Exit zero"].Status)
 	assert.Contains(t, byTitle["Exit zero"].Note, "os.Exit")
 

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -13,13 +13,19 @@ import (
 	"time"
 
 	"github.com/distlings/distlings/grader/catalog"
+	"github.com/distlings/distlings/grader/proc"
+	"github.com/distlings/distlings/grader/scratch"
 )
 
 // Spec says what to run.
 type Spec struct {
-	Root  string       // workbook root: the go command runs there
-	Lab   *catalog.Lab //
-	Parts []*catalog.Part
+	Root string // workbook root: the tests run in the lab's folder under it
+	// BuildRoot, when set, is where the go command builds instead: a copy
+	// of the workbook holding only the files that are graded. Paths under
+	// it in the tests' output are shown as paths under Root.
+	BuildRoot string
+	Lab       *catalog.Lab //
+	Parts     []*catalog.Part
 	// Overlay replaces files when building: absolute path of a lab file →
 	// absolute path of the file to compile instead (go build -overlay).
 	Overlay map[string]string
@@ -33,6 +39,39 @@ type Spec struct {
 	// Parallel is how many parts run at once; 0 means one per CPU.
 	Parallel int
 	Events   func(Event) // may be nil; called from several goroutines, one at a time
+}
+
+func (s *Spec) buildRoot() string {
+	if s.BuildRoot != "" {
+		return s.BuildRoot
+	}
+	return s.Root
+}
+
+// runDir is where the tests run: the learner's lab folder, so that what
+// they write (traces) and print (replay commands) is about the workbook.
+func (s *Spec) runDir() string { return s.Lab.Dir }
+
+// rewriter maps paths in the build copy to the workbook's; nil when the
+// build is in place.
+func (s *Spec) rewriter() func(string) string {
+	if s.BuildRoot == "" || s.BuildRoot == s.Root {
+		return nil
+	}
+	from, to := s.BuildRoot+string(filepath.Separator), s.Root+string(filepath.Separator)
+	return func(line string) string { return strings.ReplaceAll(line, from, to) }
+}
+
+func (s *Spec) rewrite(lines []string) []string {
+	rw := s.rewriter()
+	if rw == nil {
+		return lines
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = rw(l)
+	}
+	return out
 }
 
 // Grace is how long a part may run past its timeout before it is killed:
@@ -63,7 +102,7 @@ const maxBuildLines = 40
 // cannot be made); everything about the lab's code is in the Result.
 func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 	start := time.Now()
-	dir, err := os.MkdirTemp("", "distlings-"+s.Lab.Name+"-")
+	dir, err := scratch.MkdirTemp(s.Lab.Name + "-")
 	if err != nil {
 		return nil, fmt.Errorf("make a temporary folder: %w", err)
 	}
@@ -78,18 +117,30 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 		res.Elapsed = time.Since(start)
 		return res, nil
 	}
-	defined := map[string]bool{}
 	listBin, ok := bins[false] // starts faster than a race-instrumented one
 	if !ok {
 		listBin = bins[true]
 	}
-	if names, err := tc.List(ctx, listBin, s.Lab.Dir); err == nil {
-		res.Defined = names
-		for _, n := range names {
-			defined[n] = true
+	list := tc.List(ctx, s, listBin)
+	if list.startup != nil {
+		// Start-up itself fails: every part would end the same way.
+		for i, p := range parts {
+			r := *list.startup
+			r.Part = p
+			r.Output = s.rewrite(r.Output)
+			for _, name := range p.Tests {
+				r.Tests = append(r.Tests, &TestResult{Name: name, Status: TestNotRun})
+			}
+			res.Parts[i] = &r
+			emit(Event{Kind: PartDone, Part: p, Done: &r})
 		}
-	} else {
-		defined = nil // cannot tell; let the runs speak
+		res.Elapsed = time.Since(start)
+		return res, nil
+	}
+	res.Defined = list.names
+	defined := map[string]bool{}
+	for _, n := range list.names {
+		defined[n] = true
 	}
 
 	workers := s.Parallel
@@ -106,7 +157,7 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 			defer func() { <-sem }()
 			emit(Event{Kind: PartStarted, Part: p})
 			race := s.Race != nil && s.Race(p)
-			r := tc.runPart(ctx, s, bins[race], p, defined, func(t *TestResult) {
+			r := tc.runPart(ctx, s, bins[race], race, p, defined, func(t *TestResult) {
 				emit(Event{Kind: TestDone, Part: p, Test: t})
 			})
 			r.Race = race
@@ -122,7 +173,7 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 // Prepare builds what a run of the parts needs, so that the next run finds
 // every package compiled, and throws the binaries away.
 func (tc *Toolchain) Prepare(ctx context.Context, s *Spec) (Build, error) {
-	dir, err := os.MkdirTemp("", "distlings-"+s.Lab.Name+"-")
+	dir, err := scratch.MkdirTemp(s.Lab.Name + "-")
 	if err != nil {
 		return Build{}, fmt.Errorf("make a temporary folder: %w", err)
 	}
@@ -220,7 +271,7 @@ func notBuilt(p *catalog.Part) *PartResult {
 }
 
 // runPart runs one part's tests in a process of its own, through test2json.
-func (tc *Toolchain) runPart(ctx context.Context, s *Spec, bin string, p *catalog.Part, defined map[string]bool, testDone func(*TestResult)) *PartResult {
+func (tc *Toolchain) runPart(ctx context.Context, s *Spec, bin string, race bool, p *catalog.Part, defined map[string]bool, testDone func(*TestResult)) *PartResult {
 	start := time.Now()
 	res := &PartResult{Part: p}
 	var toRun []string
@@ -231,45 +282,75 @@ func (tc *Toolchain) runPart(ctx context.Context, s *Spec, bin string, p *catalo
 		toRun = append(toRun, regexp.QuoteMeta(name))
 	}
 	dec := newDecoder(p.Tests)
+	dec.rewrite = s.rewriter()
 	if len(toRun) > 0 {
-		ctx, cancel := context.WithTimeout(ctx, p.Timeout+Grace)
-		defer cancel()
-		args := []string{"-t", "-p", s.Lab.ImportPath, bin,
-			"-test.v=test2json", "-test.paniconexit0", "-test.count=1",
+		args := []string{"-test.v=test2json", "-test.paniconexit0", "-test.count=1",
 			"-test.timeout=" + p.Timeout.String(),
 			"-test.run=^(" + strings.Join(toRun, "|") + ")$"}
-		cmd := exec.CommandContext(ctx, tc.Test2JSON, append(args, s.Args...)...)
-		cmd.Dir = s.Lab.Dir
-		cmd.Env = testEnv()
-		killGroup(cmd)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		stdout, err := cmd.StdoutPipe()
-		if err == nil {
-			err = cmd.Start()
-		}
-		if err != nil {
-			res.Status, res.Note = Crashed, "could not start the tests: "+err.Error()
-			return res
-		}
 		dec.onTest = testDone
-		dec.decode(stdout)
-		waitErr := cmd.Wait()
-		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-			if line != "" {
-				dec.packageLine(line)
-			}
-		}
-		if ctx.Err() == context.DeadlineExceeded {
+		dec.exit = tc.runTests(ctx, s, bin, race, p, append(args, s.Args...), dec)
+		dec.memoryLimit = s.Lab.MemoryLimit()
+		switch {
+		case dec.exit.TimedOut:
 			dec.killedAfter = p.Timeout + Grace
-		} else if ctx.Err() != nil {
+		case dec.exit.Cancelled:
 			dec.cancelled = true
 		}
-		_ = waitErr // the outcome is read from the events, not the exit code
 	}
 	dec.finish(res, defined)
 	res.Elapsed = time.Since(start)
 	return res
+}
+
+// outputGrace is how long the output may stay open after the test process
+// exits: only something it started, and escaped its process group, holds it.
+const outputGrace = 2 * time.Second
+
+// runTests runs the test binary with its output piped through test2json
+// into dec. Both run under proc's control; the binary has the lab's
+// timeout and memory limit.
+func (tc *Toolchain) runTests(ctx context.Context, s *Spec, bin string, race bool, p *catalog.Part, args []string, dec *decoder) proc.Exit {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return proc.Exit{Err: err}
+	}
+	jsonR, jsonW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return proc.Exit{Err: err}
+	}
+	defer jsonR.Close()
+	var convErr bytes.Buffer
+	conv := proc.Start(ctx, proc.Spec{
+		Path: tc.Test2JSON, Args: []string{"-t", "-p", s.Lab.ImportPath},
+		Stdin: outR, Stdout: jsonW, Stderr: &limitedBuffer{buf: &convErr, max: 4 << 10},
+	})
+	outR.Close()
+	jsonW.Close()
+	test := proc.Start(ctx, proc.Spec{
+		Path: bin, Args: args, Dir: s.runDir(), Env: testEnv(),
+		Stdout: outW, Stderr: outW,
+		Timeout: p.Timeout + Grace, MemoryLimit: s.Lab.MemoryLimit(), Race: race,
+	})
+	outW.Close()
+	decoded := make(chan struct{})
+	go func() {
+		defer close(decoded)
+		dec.decode(jsonR)
+	}()
+	exit := test.Wait()
+	select {
+	case <-decoded:
+	case <-time.After(outputGrace):
+		conv.Kill()
+		<-decoded
+		exit.Leftovers, dec.heldOutput = true, true
+	}
+	if ce := conv.Wait(); !ce.Started {
+		exit = proc.Exit{Err: fmt.Errorf("test2json: %w", ce.Err)}
+	}
+	return exit
 }
 
 // testEnv is the environment of a test process. The race detector normally

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/distlings/distlings/grader/catalog"
+	"github.com/distlings/distlings/grader/proc"
 )
 
 // Toolchain is the Go installation the grader drives.
@@ -32,11 +34,11 @@ func FindToolchain(ctx context.Context) (*Toolchain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the go command is not on PATH: install Go from https://go.dev/dl and try again")
 	}
-	out, err := exec.CommandContext(ctx, goCmd, "env", "GOTOOLDIR", "CGO_ENABLED").Output()
+	out, err := output(ctx, goCmd, "env", "GOTOOLDIR", "CGO_ENABLED")
 	if err != nil {
 		return nil, fmt.Errorf("go env: %w", err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 {
 		return nil, fmt.Errorf("go env: unexpected output %q", out)
 	}
@@ -48,14 +50,31 @@ func FindToolchain(ctx context.Context) (*Toolchain, error) {
 	if _, err := os.Stat(t2j); err != nil {
 		// Since Go 1.25 the distribution builds test2json on first use; -n
 		// builds it into the build cache and prints where.
-		out, err := exec.CommandContext(ctx, goCmd, "tool", "-n", "test2json").Output()
+		out, err := output(ctx, goCmd, "tool", "-n", "test2json")
 		if err != nil {
 			return nil, fmt.Errorf("this Go installation cannot provide test2json: %w", err)
 		}
-		t2j = strings.TrimSpace(string(out))
+		t2j = strings.TrimSpace(out)
 	}
 	tc.Test2JSON = t2j
 	return tc, nil
+}
+
+// output runs a go command that answers a question, and returns what it
+// printed.
+func output(ctx context.Context, goCmd string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	exit := proc.Run(ctx, proc.Spec{
+		Path: goCmd, Args: args, Env: goEnv(), Timeout: 5 * time.Minute,
+		Stdout: &limitedBuffer{buf: &stdout, max: 64 << 10}, Stderr: &limitedBuffer{buf: &stderr, max: 4 << 10},
+	})
+	if !exit.Success() {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return "", fmt.Errorf("%s: %s", exit, msg)
+		}
+		return "", fmt.Errorf("%s", exit)
+	}
+	return stdout.String(), nil
 }
 
 // Race is the Spec.Race of a run that follows each part's manifest
@@ -68,31 +87,104 @@ func (tc *Toolchain) Race(off bool) func(*catalog.Part) bool {
 	return func(p *catalog.Part) bool { return p.Race }
 }
 
-// listTimeout bounds listing a binary's tests: package init runs first,
-// and learner code there may hang.
-const listTimeout = 30 * time.Second
+// listTimeout bounds listing a binary's tests (or the lab's timeout, if
+// shorter): package init runs first, and learner code there may hang.
+const listTimeout = 10 * time.Second
+
+// listing is what listing a test binary's tests found: the names, or why
+// the binary could not even start.
+type listing struct {
+	names []string
+	// startup is set when the process did not get as far as listing:
+	// package initialisation hung, exited, crashed or ran out of memory.
+	// Every part would end the same way, so none is run.
+	startup *PartResult
+}
 
 // List returns the top-level test functions a built test binary holds.
-func (tc *Toolchain) List(ctx context.Context, bin, dir string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, listTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.list", "^Test")
-	cmd.Dir = dir
-	cmd.Env = testEnv()
-	killGroup(cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &limitedBuffer{buf: &stdout, max: maxBuildBytes}
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4 << 10}
-	err := cmd.Run()
-	out := stdout.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("list tests: %v: %s", err, strings.TrimSpace(stderr.String()))
+func (tc *Toolchain) List(ctx context.Context, s *Spec, bin string) listing {
+	timeout := min(listTimeout, s.Lab.Timeout)
+	names := &nameCollector{}
+	dec := newDecoder(nil)
+	exit := proc.Run(ctx, proc.Spec{
+		Path: bin, Args: []string{"-test.list", "^Test"}, Dir: s.runDir(), Env: testEnv(),
+		Stdout: names, Stderr: names,
+		Timeout: timeout, MemoryLimit: s.Lab.MemoryLimit(), Race: false,
+	})
+	for _, l := range names.other {
+		dec.packageLine(l)
 	}
-	var names []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if line = strings.TrimSpace(line); strings.HasPrefix(line, "Test") {
-			names = append(names, line)
-		}
+	if exit.Success() && len(names.names) > 0 {
+		return listing{names: names.names}
 	}
-	return names, nil
+	res := &PartResult{Status: Crashed, Output: dec.pkg}
+	switch {
+	case exit.TimedOut:
+		res.Status = TimedOut
+		res.Note = fmt.Sprintf("the test process never started its tests: start-up (package variables and init functions) ran for more than %v", timeout)
+	case exit.Cancelled:
+		res.Note = "stopped before it finished"
+	default:
+		res.Note = startupNote(dec, exit, s.Lab.MemoryLimit())
+	}
+	return listing{startup: res}
 }
+
+// startupNote says why a test process ended before any test ran.
+func startupNote(d *decoder, exit proc.Exit, limit int64) string {
+	if note := memoryNote(d, exit, limit); note != "" {
+		return note + " during start-up"
+	}
+	switch {
+	case d.panicLine != "":
+		return "panicked during start-up: " + strings.TrimPrefix(d.panicLine, "panic: ")
+	case d.fatalLine != "":
+		return fatalNote(d.fatalLine) + " during start-up"
+	case exit.Signal != "":
+		return "the test process was killed by " + exit.Signal + " during start-up"
+	case !exit.Started:
+		return "the test process could not start: " + exit.Err.Error()
+	}
+	return fmt.Sprintf("the test process exited with status %d before any test ran: something called os.Exit during start-up", exit.Code)
+}
+
+// nameCollector reads -test.list output as it comes: the test names, and a
+// few lines of anything else, however much is written.
+type nameCollector struct {
+	partial []byte
+	names   []string
+	other   []string
+}
+
+func (c *nameCollector) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(c.partial) < maxLineBytes {
+				c.partial = append(c.partial, b[:min(len(b), maxLineBytes-len(c.partial))]...)
+			}
+			break
+		}
+		if len(c.partial) < maxLineBytes {
+			c.partial = append(c.partial, b[:min(i, maxLineBytes-len(c.partial))]...)
+		}
+		c.line(string(c.partial))
+		c.partial, b = c.partial[:0], b[i+1:]
+	}
+	return n, nil
+}
+
+func (c *nameCollector) line(l string) {
+	l = strings.TrimSpace(l)
+	switch {
+	case testName.MatchString(l):
+		if len(c.names) < 10000 {
+			c.names = append(c.names, l)
+		}
+	case l != "" && len(c.other) < maxOutputLines:
+		c.other = append(c.other, l)
+	}
+}
+
+var testName = regexp.MustCompile(`^Test[\p{L}\p{N}_]*$`)

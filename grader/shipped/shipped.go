@@ -6,7 +6,6 @@
 package shipped
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/renameio/v2"
 	"golang.org/x/tools/txtar"
 
 	"github.com/distlings/distlings/grader/catalog"
@@ -74,31 +72,17 @@ func OnDisk(lab *catalog.Lab) (map[string][]byte, error) {
 }
 
 // Write records the lab's Go files as they are now as its shipped copy.
+// A lab with a testdata folder cannot be shipped: the archive holds Go
+// files only, and graded runs must not read what a learner can edit.
 func Write(w *catalog.Workbook, lab *catalog.Lab) error {
+	if fi, err := os.Stat(filepath.Join(lab.Dir, "testdata")); err == nil && fi.IsDir() {
+		return fmt.Errorf("cannot ship %s: it has a testdata folder, which the shipped copy cannot hold; put test data in a _test.go file", lab.RelDir)
+	}
 	files, err := OnDisk(lab)
 	if err != nil {
 		return err
 	}
-	ar := &txtar.Archive{Comment: []byte(fmt.Sprintf(header, lab.RelDir))}
-	for _, name := range sortedNames(files) {
-		ar.Files = append(ar.Files, txtar.File{Name: name, Data: files[name]})
-	}
-	data := txtar.Format(ar)
-	// txtar cannot hold every file exactly: refuse rather than ship a copy
-	// that reset would restore wrong.
-	back := txtar.Parse(data)
-	if len(back.Files) != len(files) {
-		return fmt.Errorf("cannot ship %s: a file has a line of the form \"-- name --\", which the shipped archive cannot hold", lab.RelDir)
-	}
-	for _, f := range back.Files {
-		if !bytes.Equal(f.Data, files[f.Name]) {
-			return fmt.Errorf("cannot ship %s/%s: it must end with a newline and have no line of the form \"-- name --\" (gofmt fixes the first)", lab.RelDir, f.Name)
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(Path(w, lab)), 0o755); err != nil {
-		return err
-	}
-	return renameio.WriteFile(Path(w, lab), data, 0o644)
+	return writeArchive(Path(w, lab), fmt.Sprintf(header, lab.RelDir), files, lab.RelDir)
 }
 
 // Stale lists how the lab's files on disk differ from its shipped copy, one
@@ -112,22 +96,7 @@ func Stale(w *catalog.Workbook, lab *catalog.Lab) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var diffs []string
-	for _, name := range sortedNames(disk) {
-		old, ok := shipped[name]
-		switch {
-		case !ok:
-			diffs = append(diffs, name+" is not in the shipped copy")
-		case !bytes.Equal(old, disk[name]):
-			diffs = append(diffs, name+" differs from the shipped copy")
-		}
-	}
-	for _, name := range sortedNames(shipped) {
-		if _, ok := disk[name]; !ok {
-			diffs = append(diffs, name+" is shipped but missing on disk")
-		}
-	}
-	return diffs, nil
+	return Diff(shipped, disk), nil
 }
 
 // IsTest reports whether a file name is a test file.

@@ -30,12 +30,12 @@ func newLab(t *testing.T) (*catalog.Workbook, *catalog.Lab) {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
-		"go.mod":                          "module example.com/wb\n",
-		"labs/01-alpha/lab.toml":          manifest,
-		"labs/01-alpha/alpha.go":          "package alpha\n\nfunc Alpha() int { return 0 }\n",
-		"labs/01-alpha/alpha_test.go":     "package alpha\n\nimport \"testing\"\n\nfunc TestAlpha(t *testing.T) {}\n",
-		"labs/01-alpha/notes.md":          "# not Go\n",
-		"labs/01-alpha/testdata/extra.go": "package testdata\n",
+		"go.mod":                        "module example.com/wb\n",
+		"labs/01-alpha/lab.toml":        manifest,
+		"labs/01-alpha/alpha.go":        "package alpha\n\nfunc Alpha() int { return 0 }\n",
+		"labs/01-alpha/alpha_test.go":   "package alpha\n\nimport \"testing\"\n\nfunc TestAlpha(t *testing.T) {}\n",
+		"labs/01-alpha/notes.md":        "# not Go\n",
+		"labs/01-alpha/helper/extra.go": "package helper\n",
 	}
 	for name, text := range files {
 		path := filepath.Join(root, filepath.FromSlash(name))
@@ -200,4 +200,12 @@ func TestOnDiskWorksInAFolderWithGlobCharacters(t *testing.T) {
 	files, err := shipped.OnDisk(lab)
 	require.NoError(t, err)
 	assert.Contains(t, files, "alpha.go")
+}
+
+func TestALabWithTestdataIsNotShipped(t *testing.T) {
+	w, lab := newLab(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(lab.Dir, "testdata"), 0o755))
+	err := shipped.Write(w, lab)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "has a testdata folder")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/grade"
 	"github.com/distlings/distlings/grader/run"
 	"github.com/distlings/distlings/grader/verify"
@@ -151,6 +152,12 @@ func (p *Printer) Hint(h *grade.Hint) {
 	} else {
 		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("Run the same command again for the next hint (%d more).", len(h.Part.Hints)-h.Number)))
 	}
+}
+
+// NoHint says why there is no hint: every part of the lab passes.
+func (p *Printer) NoHint(lab *catalog.Lab) {
+	p.printf("%s  every part passes, so there is no hint to give.\n", p.st.title.Render(fmt.Sprintf("lab %02d %s", lab.Number, lab.Slug)))
+	p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("To see a part's hints again, name it: grader hint %02d 1", lab.Number)))
 }
 
 // Reset prints what a reset did.

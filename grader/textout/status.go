@@ -28,15 +28,15 @@ func (p *Printer) Status(ov *grade.Overview) {
 		case ov.Next != nil && ov.Next.Lab == lab:
 			mark = p.st.warn.Render("→ ")
 		}
-		changed := ""
-		for _, pv := range v.Parts {
-			if pv.State == grade.Changed {
-				changed = p.st.warn.Render("  (changed since it passed: run it again)")
-				break
-			}
+		// A long slug takes its room from the title, so the row stays
+		// within 80 columns.
+		titleWidth := max(30-max(len(lab.Slug)-16, 0), 10)
+		p.printf("%s%02d %-16s %s %d/%d parts  %7s pts\n", mark, lab.Number, lab.Slug,
+			pad(cut(lab.Title, titleWidth), titleWidth), v.Passed(), len(v.Parts), fmt.Sprintf("%d/%d", v.Earned, lab.Points()))
+		if v.Changed() {
+			// On a line of its own: at the end of the row it would wrap.
+			p.printf("     %s\n", p.st.warn.Render(fmt.Sprintf("%s: run grader test %02d again", grade.Changed, lab.Number)))
 		}
-		p.printf("%s%02d %-16s %-30s %d/%d parts  %7s pts%s\n", mark, lab.Number, lab.Slug,
-			cut(lab.Title, 30), v.Passed(), len(v.Parts), fmt.Sprintf("%d/%d", v.Earned, lab.Points()), changed)
 	}
 	p.printf("\n")
 	p.next(ov.Next)
@@ -47,11 +47,15 @@ func (p *Printer) next(n *grade.Next) {
 		p.printf("%s every part of every lab passes. Well done.\n", p.st.good.Render("Done:"))
 		return
 	}
-	verb := "work on"
+	// The title is cut so the line fits in 80 columns whatever it is.
+	head := fmt.Sprintf("work on lab %02d part %d, ", n.Lab.Number, n.Part.Number)
 	if n.Rerun {
-		verb = "run again (its files changed since it passed)"
+		head = fmt.Sprintf("run lab %02d part %d again, ", n.Lab.Number, n.Part.Number)
 	}
-	p.printf("%s %s lab %02d part %d, %q\n", p.st.title.Render("Next:"), verb, n.Lab.Number, n.Part.Number, n.Part.Title)
+	p.printf("%s %s%q\n", p.st.title.Render("Next:"), head, cut(n.Part.Title, 80-len("Next: ")-len(head)-2))
+	if n.Rerun {
+		p.printf("      %s\n", p.st.warn.Render("its files "+grade.Changed.String()))
+	}
 	p.printf("      edit %s/%s, then run %s\n", n.Lab.RelDir, n.Part.File,
 		p.st.code.Render(fmt.Sprintf("grader test %02d %d", n.Lab.Number, n.Part.Number)))
 	p.printf("      stuck? %s · the guide: %s/README.md\n", p.st.code.Render(fmt.Sprintf("grader hint %02d %d", n.Lab.Number, n.Part.Number)), n.Lab.RelDir)

@@ -45,9 +45,10 @@ type Stream struct {
 }
 
 // Stream starts printing a run of lab. live is for a terminal, where a
-// status line is redrawn in place; elsewhere every line stays.
+// status line is redrawn in place; elsewhere, and on a dumb terminal, which
+// would print the redraw codes as text, every line stays.
 func (p *Printer) Stream(lab *catalog.Lab, verbose, live bool) *Stream {
-	s := &Stream{p: p, lab: lab, verbose: verbose, live: live, now: time.Now,
+	s := &Stream{p: p, lab: lab, verbose: verbose, live: live && !p.dumb, now: time.Now,
 		progress: map[bool]run.BuildProgress{}, noticed: map[string]bool{}, running: map[int]time.Time{}, stop: make(chan struct{})}
 	s.start = s.now()
 	s.lastOut = s.start

@@ -115,6 +115,7 @@ func TestStreamInAPipeIsNeverSilentForLong(t *testing.T) {
 // On a terminal the status line is redrawn in place and cleared before a
 // line that stays.
 func TestStreamOnATerminalRedrawsOneStatusLine(t *testing.T) {
+	t.Setenv("TERM", "xterm") // a dumb terminal gets no redraw
 	var out syncBuffer
 	lab := streamLab()
 	s := New(&out).Stream(lab, false, true)

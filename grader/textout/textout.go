@@ -1,20 +1,24 @@
 // Package textout prints the grader's results as plain text that reads well
-// in a terminal, a pipe and a CI log. Colour is used only on a terminal and
-// never when NO_COLOR is set.
+// in a terminal, a pipe and a CI log. Colour is used only on a terminal that
+// takes escape codes, and never when NO_COLOR is set.
 package textout
 
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 )
 
 // Printer writes to one output.
 type Printer struct {
-	w  io.Writer
-	st styles
+	w    io.Writer
+	st   styles
+	dumb bool // a terminal that takes no escape codes: print as to a pipe
 }
 
 type styles struct {
@@ -22,10 +26,16 @@ type styles struct {
 }
 
 // New returns a printer for w. Whether to colour is decided from w itself:
-// a terminal gets colour unless NO_COLOR is set; anything else gets none.
+// a terminal gets colour unless NO_COLOR is set or it is a dumb terminal;
+// anything else gets none.
 func New(w io.Writer) *Printer {
 	r := lipgloss.NewRenderer(w)
-	return &Printer{w: w, st: styles{
+	dumb := DumbTerminal()
+	if dumb {
+		// Even over CLICOLOR_FORCE: such a terminal shows the codes as text.
+		r.SetColorProfile(termenv.Ascii)
+	}
+	return &Printer{w: w, dumb: dumb, st: styles{
 		title: r.NewStyle().Bold(true),
 		dim:   r.NewStyle().Faint(true),
 		good:  r.NewStyle().Foreground(lipgloss.Color("2")).Bold(true),
@@ -33,6 +43,22 @@ func New(w io.Writer) *Printer {
 		warn:  r.NewStyle().Foreground(lipgloss.Color("3")).Bold(true),
 		code:  r.NewStyle().Foreground(lipgloss.Color("6")),
 	}}
+}
+
+// DumbTerminal reports whether the terminal the grader runs in, if any,
+// cannot take escape codes, so that output must be what a pipe would get:
+// TERM=dumb (Emacs' shell, some editors' consoles), or no TERM at all on
+// Unix, where every capable terminal sets one. Windows consoles set none.
+func DumbTerminal() bool {
+	term, set := os.LookupEnv("TERM")
+	return dumbTerm(term, set, runtime.GOOS)
+}
+
+func dumbTerm(term string, set bool, goos string) bool {
+	if !set || term == "" {
+		return goos != "windows"
+	}
+	return term == "dumb"
 }
 
 func (p *Printer) printf(format string, args ...any) { fmt.Fprintf(p.w, format, args...) }
@@ -69,7 +95,7 @@ func cut(s string, width int) string {
 	if len(r) <= width {
 		return s
 	}
-	return string(r[:width-1]) + "…"
+	return strings.TrimRight(string(r[:width-1]), " ") + "…"
 }
 
 // indent prefixes every line.

@@ -214,11 +214,18 @@ func (h *homeModel) row(v *grade.LabView, selected bool) string {
 	if w-fixed-(barCells+2) >= 20 {
 		bar = "  " + st.bar(v.Earned, lab.Points(), barCells)
 	}
-	titleWidth := w - fixed - lipgloss.Width(bar)
+	// A lab that passed parts before its files changed says so at the end
+	// of its title: those passes may no longer hold.
+	changed := ""
+	if v.Changed() {
+		changed = "  " + st.warn.Render("changed")
+	}
+	titleWidth := w - fixed - lipgloss.Width(bar) - lipgloss.Width(changed)
 	title := pad(cut(lab.Title, titleWidth), titleWidth)
 	if selected {
 		title = st.selected.Render(title)
 	}
+	title += changed
 	return fmt.Sprintf("%s%s%02d %s%11s%13s%s", cursor, mark, lab.Number, title,
 		fmt.Sprintf("%d/%d parts", v.Passed(), len(v.Parts)),
 		fmt.Sprintf("%d/%d pts", v.Earned, lab.Points()), bar)
@@ -230,10 +237,11 @@ func (h *homeModel) nextView() string {
 	if n == nil {
 		return st.good.Render("Done:") + " every part of every lab passes. Well done."
 	}
-	verb := "work on"
+	what := fmt.Sprintf("work on lab %02d part %d, %q", n.Lab.Number, n.Part.Number, n.Part.Title)
 	if n.Rerun {
-		verb = "run again (its files changed since it passed)"
+		what = fmt.Sprintf("run lab %02d part %d again, %q\n      %s", n.Lab.Number, n.Part.Number, n.Part.Title,
+			st.warn.Render("its files "+grade.Changed.String()))
 	}
-	return fmt.Sprintf("%s %s lab %02d part %d, %q\n      edit %s/%s, then open the lab and run the part",
-		st.title.Render("Next:"), verb, n.Lab.Number, n.Part.Number, n.Part.Title, n.Lab.RelDir, n.Part.File)
+	return fmt.Sprintf("%s %s\n      edit %s/%s, then open the lab and run the part",
+		st.title.Render("Next:"), what, n.Lab.RelDir, n.Part.File)
 }

@@ -26,7 +26,8 @@ type keyMap struct {
 	// Lab.
 	RunAll, RunPart, Watch, WatchPart key.Binding
 	WatchStop                         key.Binding
-	Hint, Guide, Edit, Reset          key.Binding
+	Hint, CloseHint, Guide            key.Binding
+	Edit, Reset                       key.Binding
 	Yes, No                           key.Binding
 
 	// Running.
@@ -47,10 +48,12 @@ func newKeyMap() keyMap {
 		PageDown: b([]string{"pgdown", "f", " "}, "pgdn/f", "page down"),
 		HalfUp:   b([]string{"u", "ctrl+u"}, "u", "half a page up"),
 		HalfDown: b([]string{"d", "ctrl+d"}, "d", "half a page down"),
-		Top:      b([]string{"home", "g"}, "home/g", "to the top"),
-		Bottom:   b([]string{"end", "G"}, "end/G", "to the bottom"),
-		Open:     b([]string{"enter"}, "enter", "open the lab"),
-		Back:     b([]string{"esc"}, "esc", "back"),
+		// g opens the guide, so the top is home or < (as in less); G
+		// still goes to the bottom.
+		Top:    b([]string{"home", "<"}, "home/<", "to the top"),
+		Bottom: b([]string{"end", ">", "G"}, "end/>/G", "to the bottom"),
+		Open:   b([]string{"enter"}, "enter", "open the lab"),
+		Back:   b([]string{"esc"}, "esc", "back"),
 
 		Help:      b([]string{"?"}, "?", "help"),
 		Quit:      b([]string{"q"}, "q", "quit"),
@@ -67,6 +70,7 @@ func newKeyMap() keyMap {
 		WatchPart: b([]string{"W"}, "W", "watch this part"),
 		WatchStop: b([]string{"w", "W"}, "w", "stop watching"),
 		Hint:      b([]string{"h"}, "h", "hint"),
+		CloseHint: b([]string{"esc"}, "esc", "close the hint"),
 		Guide:     b([]string{"g"}, "g", "guide"),
 		Edit:      b([]string{"e"}, "e", "edit in $EDITOR"),
 		Reset:     b([]string{"R"}, "R", "reset to the stub"),
@@ -97,11 +101,7 @@ func (k keyMap) short(s state, watching bool) []key.Binding {
 	case stateHome:
 		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Help, k.Quit}
 	case stateLab:
-		w := k.Watch
-		if watching {
-			w = k.WatchStop
-		}
-		return []key.Binding{k.RunAll, k.RunPart, w, k.Hint, k.Guide, k.Back, k.Help}
+		return k.labShort(watching, false)
 	case stateRun:
 		return []key.Binding{k.Stop, k.Help}
 	case stateResults:
@@ -112,6 +112,19 @@ func (k keyMap) short(s state, watching bool) []key.Binding {
 	return []key.Binding{k.Help}
 }
 
+// labShort is the lab screen's key bar; while a hint shows, esc closes it
+// rather than leaving the lab.
+func (k keyMap) labShort(watching, hint bool) []key.Binding {
+	w, back := k.Watch, k.Back
+	if watching {
+		w = k.WatchStop
+	}
+	if hint {
+		back = k.CloseHint
+	}
+	return []key.Binding{k.RunAll, k.RunPart, w, k.Hint, k.Guide, back, k.Help}
+}
+
 // helpSection is one titled group of keys in the full help.
 type helpSection struct {
 	title string
@@ -120,13 +133,14 @@ type helpSection struct {
 
 // full is every key, grouped the way a learner meets them.
 func (k keyMap) full() (left, right []helpSection) {
+	// The columns are kept about even, so both fit in 24 rows.
 	left = []helpSection{
 		{"Moving around", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom, k.Back}},
 		{"Home", []key.Binding{k.Open, k.Filter, k.FilterDone, k.FilterClear, k.Quit}},
+		{"While tests run", []key.Binding{k.Stop}},
 	}
 	right = []helpSection{
-		{"A lab", []key.Binding{k.RunAll, k.RunPart, k.Watch, k.WatchPart, k.Hint, k.Guide, k.Edit, k.Reset}},
-		{"While tests run", []key.Binding{k.Stop}},
+		{"A lab", []key.Binding{k.RunAll, k.RunPart, k.Watch, k.WatchPart, k.Hint, k.CloseHint, k.Guide, k.Edit, k.Reset}},
 		{"Results", []key.Binding{k.NextFailure, k.PrevFailure}},
 		{"Everywhere", []key.Binding{k.Help, k.ForceQuit}},
 	}

@@ -136,6 +136,8 @@ func (l *labModel) key(msg tea.KeyMsg) tea.Cmd {
 		l.move(-1)
 	case key.Matches(msg, k.Down):
 		l.move(+1)
+	case key.Matches(msg, k.CloseHint) && l.hint != nil:
+		l.hint = nil
 	case key.Matches(msg, k.Back):
 		return l.c.ask(goHomeMsg{})
 	case key.Matches(msg, k.RunAll):
@@ -222,7 +224,8 @@ func (l *labModel) viewFrame(watching string) string {
 		body.WriteString("\n" + l.hintBox(l.hint))
 	}
 
-	return l.c.screen(head.String(), body.String(), l.c.footer(stateLab, l.message, watching))
+	hint := l.hint != nil && !l.confirming
+	return l.c.screen(head.String(), body.String(), l.c.footerWith(l.c.keys.labShort(watching != "", hint), l.message, watching))
 }
 
 // row is one part: cursor, state, number, title, points.
@@ -247,7 +250,7 @@ func (l *labModel) row(pv grade.PartView, selected bool) string {
 	}
 	line := fmt.Sprintf("%s%s %s %s %s", cursor, pad(state, 8), pad(fmt.Sprintf("part %d", pv.Part.Number), 7), title, points)
 	if pv.State == grade.Changed && selected {
-		line += "\n" + st.warn.Render("           changed since it passed: run it again")
+		line += "\n" + st.warn.Render("           "+grade.Changed.String()+": run it again")
 	}
 	return line
 }

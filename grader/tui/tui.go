@@ -43,8 +43,12 @@ func Run(ctx context.Context, g *grade.Grader, in io.Reader, out io.Writer) erro
 	defer m.shutdown()
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out), tea.WithAltScreen())
 	_, err := p.Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+	switch {
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return nil
+	case errors.Is(err, tea.ErrProgramPanic):
+		// The program has restored the terminal and printed what happened.
+		return errors.New("internal error: the full-screen view crashed (what it said is above); please report it")
 	}
 	return err
 }
@@ -273,6 +277,12 @@ func (m *model) View() string {
 // footer is the last lines of every screen: what watch mode is doing if it
 // is on, a status line if there is news, then the keys.
 func (c *common) footer(s state, status, watching string) string {
+	return c.footerWith(c.keys.short(s, watching != ""), status, watching)
+}
+
+// footerWith is a footer with the given key bar, for a screen whose keys
+// depend on more than its state.
+func (c *common) footerWith(keys []key.Binding, status, watching string) string {
 	h := c.st.help
 	h.Width = c.width
 	var b strings.Builder
@@ -285,7 +295,7 @@ func (c *common) footer(s state, status, watching string) string {
 			b.WriteString(c.st.status.Render(cut(l, c.width)) + "\n")
 		}
 	}
-	b.WriteString(h.ShortHelpView(c.keys.short(s, watching != "")))
+	b.WriteString(h.ShortHelpView(keys))
 	return b.String()
 }
 

@@ -164,6 +164,90 @@ func TestLabScreenActions(t *testing.T) {
 	assert.Equal(t, stateLab, m.state)
 }
 
+// esc on a hint closes the hint: the learner asked for it on this lab and
+// is still working on it. A second esc leaves the lab.
+func TestEscClosesTheHintWithoutLeavingTheLab(t *testing.T) {
+	tm := start(t, newTestModel(t, demoWorkbook(t)))
+	press(tm, "enter", "h")
+	waitFor(t, tm, 15*time.Second, "Hint 1 of 1", "esc close the hint")
+	press(tm, "esc")
+	waitFor(t, tm, 15*time.Second, "esc back")
+	press(tm, "R") // answered only on the lab screen
+	waitFor(t, tm, 15*time.Second, "Put back the shipped stubs")
+	press(tm, "n", "esc")
+	waitFor(t, tm, 15*time.Second, "Next: work on lab 01 part 2")
+
+	m := finish(t, tm)
+	assert.Equal(t, stateHome, m.state, "with no hint open, esc goes back home")
+	assert.Nil(t, m.lab.hint, "the first esc closed the hint")
+}
+
+// Every letter the help lists does one thing, so a learner who reads "g
+// guide" is never surprised by g doing something else on another screen.
+// Named keys (esc, enter) mean "back" and "go" on every screen by design.
+func TestEveryLetterKeyMeansOneThing(t *testing.T) {
+	left, right := newKeyMap().full()
+	owner := map[string]string{}
+	for _, section := range append(left, right...) {
+		for _, b := range section.keys {
+			for _, k := range b.Keys() {
+				if len([]rune(k)) != 1 {
+					continue
+				}
+				if was, ok := owner[k]; ok {
+					t.Errorf("%q is bound to both %q and %q", k, was, b.Help().Desc)
+				}
+				owner[k] = b.Help().Desc
+			}
+		}
+	}
+	assert.Equal(t, "guide", owner["g"])
+}
+
+// The results and the guide go to their top with home or <, now that g is
+// the guide.
+func TestResultsGoToTheTopAndBottom(t *testing.T) {
+	g := demoWorkbook(t)
+	lab := findLab(t, g, "01")
+	o := failingOutcome(lab)
+	for i := range 60 {
+		o.Parts[1].Tests[0].Output = append(o.Parts[1].Tests[0].Output, fmt.Sprintf("log line %d", i))
+	}
+	m := newTestModel(t, g)
+	m.lab.open(lab, m.home.view(lab))
+	m.results.set(o)
+	m.state = stateResults
+	tm := start(t, m)
+	press(tm, ">")
+	waitFor(t, tm, 15*time.Second, "log line 59", "100%")
+	press(tm, "<")
+	waitFor(t, tm, 15*time.Second, "0%")
+
+	m = finish(t, tm)
+	assert.Equal(t, stateResults, m.state)
+	assert.Equal(t, 0, m.results.vp.YOffset)
+}
+
+// A lab whose files changed since some of its parts passed is marked on the
+// home screen: those passes may no longer hold.
+func TestHomeMarksALabChangedSinceItPassed(t *testing.T) {
+	g := demoWorkbook(t)
+	m := newTestModel(t, g)
+	assert.NotContains(t, m.View(), "changed", "part 1 passed with the files as they are")
+
+	writeFiles(t, g.Workbook.Root, map[string]string{"labs/01-demo/demo.go": "package demo\n\n// edited\n"})
+	m = newTestModel(t, g)
+	var row string
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "01 Demo") {
+			row = l
+		}
+	}
+	assert.Regexp(t, `^▸ → 01 Demo +changed +0/2 parts +0/20 pts`, row)
+	assert.Equal(t, 80, lipgloss.Width(row), "the columns stay where they were")
+	assert.Contains(t, m.View(), "Next: run lab 01 part 1 again, \"Adds\"\n      its files changed since it passed")
+}
+
 func TestEditorOpensThePartsFile(t *testing.T) {
 	g := demoWorkbook(t)
 	solved := filepath.Join(t.TempDir(), "solved.go")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/run"
+	"github.com/distlings/distlings/grader/scratch"
 	"github.com/distlings/distlings/grader/shipped"
 )
 
@@ -75,7 +76,7 @@ func (v *Verifier) Lab(ctx context.Context, lab *catalog.Lab) []*Check {
 		return emit.checks
 	}
 
-	tmp, err := os.MkdirTemp("", "distlings-verify-")
+	tmp, err := scratch.MkdirTemp("verify-")
 	if err != nil {
 		c := emit.add(&Check{Lab: lab, Name: "setup", Problems: []string{err.Error()}})
 		emit.finish(c)
@@ -176,6 +177,13 @@ func (v *Verifier) static(lab *catalog.Lab, solDir string) ([]*Wrong, []string) 
 	} else if len(stale) > 0 {
 		problems = append(problems, fmt.Sprintf("%s is out of date (%s); run: grader ship %s",
 			v.Workbook.Rel(shipped.Path(v.Workbook, lab)), strings.Join(stale, "; "), lab.Slug))
+	}
+	// The kits and go.mod are graded as shipped too.
+	if stale, err := shipped.ModuleStale(v.Workbook); err != nil {
+		problems = append(problems, err.Error()+"; run: grader ship")
+	} else if len(stale) > 0 {
+		problems = append(problems, fmt.Sprintf("%s is out of date (%s); run: grader ship",
+			v.Workbook.Rel(shipped.ModulePath(v.Workbook)), strings.Join(stale, "; ")))
 	}
 	return wrongs, problems
 }

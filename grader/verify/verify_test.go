@@ -113,6 +113,7 @@ func newVerifier(t *testing.T) (*Verifier, *catalog.Lab) {
 	require.Len(t, c.Labs, 1)
 	require.NoError(t, c.Labs[0].Err)
 	require.NoError(t, shipped.Write(w, c.Labs[0]))
+	require.NoError(t, shipped.WriteModule(w))
 	return &Verifier{Workbook: w}, c.Labs[0]
 }
 
