@@ -34,18 +34,7 @@ and the kits under labs/. grader test builds from these. Written by
 // ModuleFiles returns the shipped module files by path from the workbook
 // root, with forward slashes.
 func ModuleFiles(w *catalog.Workbook) (map[string][]byte, error) {
-	ar, err := txtar.ParseFile(ModulePath(w))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s is missing", ErrNoArchive, w.Rel(ModulePath(w)))
-	}
-	if err != nil {
-		return nil, err
-	}
-	files := map[string][]byte{}
-	for _, f := range ar.Files {
-		files[f.Name] = f.Data
-	}
-	return files, nil
+	return readArchive(w, ModulePath(w))
 }
 
 // ModuleOnDisk returns go.mod, go.sum and every non-test Go file under

@@ -37,9 +37,14 @@ do not edit.
 
 // Files returns the shipped Go files of a lab by file name.
 func Files(w *catalog.Workbook, lab *catalog.Lab) (map[string][]byte, error) {
-	ar, err := txtar.ParseFile(Path(w, lab))
+	return readArchive(w, Path(w, lab))
+}
+
+// readArchive returns the files of an archive by name.
+func readArchive(w *catalog.Workbook, path string) (map[string][]byte, error) {
+	ar, err := txtar.ParseFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s is missing", ErrNoArchive, w.Rel(Path(w, lab)))
+		return nil, fmt.Errorf("%w: %s is missing", ErrNoArchive, w.Rel(path))
 	}
 	if err != nil {
 		return nil, err
