@@ -135,6 +135,10 @@ var exits = map[string]bool{
 	"unix.Exit": true, "unix.SYS_EXIT": true, "unix.SYS_EXIT_GROUP": true,
 }
 
+// replacers put another program in the test binary's place, which then
+// exits as it likes.
+var replacers = map[string]bool{"syscall.Exec": true, "unix.Exec": true, "syscall.SYS_EXECVE": true, "unix.SYS_EXECVE": true}
+
 func (s *scan) visit(n ast.Node) bool {
 	switch n := n.(type) {
 	case *ast.BasicLit:
@@ -176,6 +180,8 @@ func (s *scan) use(e ast.Expr) {
 	switch r := s.ref(e); {
 	case exits[r]:
 		s.add(e.Pos(), "uses %s, which ends the process past the test runner's exit check", r)
+	case replacers[r]:
+		s.add(e.Pos(), "uses %s, which replaces the test binary with another program", r)
 	case (r == "os.Exit" || r == "runtime.Goexit") && s.during != "":
 		s.add(e.Pos(), "uses %s %s", r, s.during)
 	case r == "os.Exit" && !s.main:
@@ -193,7 +199,7 @@ func (s *scan) ref(e ast.Expr) string {
 		}
 	case *ast.Ident:
 		for _, p := range s.dots {
-			if r := short(p, e.Name); exits[r] || r == "os.Exit" || r == "os.Args" || r == "runtime.Goexit" {
+			if r := short(p, e.Name); exits[r] || replacers[r] || r == "os.Exit" || r == "os.Args" || r == "runtime.Goexit" {
 				return r
 			}
 		}

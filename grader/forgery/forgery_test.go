@@ -82,6 +82,7 @@ var cases = []struct {
 	{"os.Exit in TestMain", "import \"os\"\n\nfunc TestMain() { os.Exit(0) }", []string{"5: uses os.Exit in TestMain"}},
 	{"Goexit in init", "import \"runtime\"\n\nfunc init() { runtime.Goexit() }", []string{"5: uses runtime.Goexit while the package initializes"}},
 	{"syscall.Exit", "import \"syscall\"\n\nfunc f() { syscall.Exit(0) }", []string{"5: uses syscall.Exit, which ends the process past the test runner's exit check"}},
+	{"syscall.Exec", "import \"syscall\"\n\nfunc f() { syscall.Exec(\"/bin/true\", nil, nil) }", []string{"5: uses syscall.Exec, which replaces the test binary with another program"}},
 	{"unix.Exit", "import \"golang.org/x/sys/unix\"\n\nfunc f() { unix.Exit(0) }", []string{"5: uses unix.Exit"}},
 	{"raw exit syscall", "import \"syscall\"\n\nfunc f() { syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0) }", []string{"5: uses syscall.SYS_EXIT_GROUP"}},
 	{"os.Args", "import \"os\"\n\nfunc init() { os.Args = nil; os.Args[1] = \"\" }", []string{"5: changes os.Args"}},

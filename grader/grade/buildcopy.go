@@ -55,8 +55,8 @@ func (g *Grader) buildCopy(lab *catalog.Lab, files map[string][]byte) (string, f
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
-// syncFiles makes dir hold exactly files: it writes those that differ and
-// removes every other file.
+// syncFiles makes dir hold exactly files, as regular files: it writes
+// those that differ and removes everything else.
 func syncFiles(dir string, files map[string][]byte) error {
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -76,7 +76,12 @@ func syncFiles(dir string, files map[string][]byte) error {
 	}
 	for name, data := range files {
 		path := filepath.Join(dir, filepath.FromSlash(name))
-		if current, err := os.ReadFile(path); err == nil && bytes.Equal(current, data) {
+		if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+			// A link or a folder in the cache is not written through.
+			if err := os.RemoveAll(path); err != nil {
+				return err
+			}
+		} else if current, err := os.ReadFile(path); err == nil && bytes.Equal(current, data) {
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -253,3 +253,23 @@ func TestPartStateNamesAndWhichStatesEarnPoints(t *testing.T) {
 		assert.Equal(t, c.earns, c.state.Earns(), c.name)
 	}
 }
+
+func TestABuildCopyHoldsExactlyTheGradedFiles(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "elsewhere.go")
+	writeFile(t, target, "package lenient\n")
+	writeFile(t, filepath.Join(dir, "stale.go"), "package old\n")
+	require.NoError(t, os.Symlink(target, filepath.Join(dir, "a_test.go")))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "b.go"), 0o755))
+
+	files := map[string][]byte{"a_test.go": []byte("package a\n"), "b.go": []byte("package b\n")}
+	require.NoError(t, grade.SyncFiles(dir, files))
+	for name, want := range files {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.True(t, fi.Mode().IsRegular(), "%s is a regular file, not a link or folder", name)
+		assert.Equal(t, string(want), readFile(t, filepath.Join(dir, name)))
+	}
+	assert.NoFileExists(t, filepath.Join(dir, "stale.go"))
+	assert.Equal(t, "package lenient\n", readFile(t, target), "a link is replaced, not written through")
+}

@@ -38,8 +38,8 @@ func (g *Grader) Reset(lab *catalog.Lab) (*Reset, error) {
 		if !ok {
 			return nil, fmt.Errorf("cannot reset lab %s: the shipped copy has no %s", lab.ID(), name)
 		}
-		have, err := os.ReadFile(filepath.Join(lab.Dir, name))
-		if err == nil && bytes.Equal(have, want) {
+		have, ok, err := shipped.ReadSource(filepath.Join(lab.Dir, name))
+		if err == nil && ok && bytes.Equal(have, want) {
 			continue
 		}
 		changed = append(changed, name)
@@ -66,12 +66,12 @@ func (g *Grader) Reset(lab *catalog.Lab) (*Reset, error) {
 func (g *Grader) backUp(lab *catalog.Lab, names []string) (string, error) {
 	saved := map[string][]byte{}
 	for _, name := range names {
-		data, err := os.ReadFile(filepath.Join(lab.Dir, name))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // deleted by the learner: nothing to keep
-		}
+		data, ok, err := shipped.ReadSource(filepath.Join(lab.Dir, name))
 		if err != nil {
 			return "", err
+		}
+		if !ok {
+			continue // deleted, or not a file one can keep
 		}
 		saved[name] = data
 	}

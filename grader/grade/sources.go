@@ -6,11 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/forgery"
@@ -75,7 +80,14 @@ func (g *Grader) gradedSources(lab *catalog.Lab) (*sources, error) {
 		data, ok := disk[name]
 		if !ok {
 			data = labFiles[name]
-			src.notices = append(src.notices, rel(name)+" is missing; graded with the shipped stub")
+			what := "is missing"
+			if _, err := os.Lstat(filepath.Join(lab.Dir, name)); err == nil {
+				what = fmt.Sprintf("is not a regular file of at most %d MiB", shipped.MaxFileBytes>>20)
+			}
+			src.notices = append(src.notices, rel(name)+" "+what+"; graded with the shipped stub")
+		}
+		if buildConstraint(data) {
+			src.notices = append(src.notices, rel(name)+" has a //go:build line, so it may not be compiled at all")
 		}
 		src.files[rel(name)] = data
 		found := forgery.Scan(rel(name), data)
@@ -97,6 +109,55 @@ func (g *Grader) gradedSources(lab *catalog.Lab) (*sources, error) {
 		}
 	}
 	return src, nil
+}
+
+// testNames lists the top-level Test functions of the lab's test files.
+func testNames(lab *catalog.Lab, files map[string][]byte) []string {
+	names := []string{}
+	prefix := filepath.ToSlash(lab.RelDir) + "/"
+	for name, data := range files {
+		if !strings.HasPrefix(name, prefix) || !shipped.IsTest(name) {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, data, parser.SkipObjectResolution)
+		if err != nil {
+			continue // the build reports it
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if ok && fn.Recv == nil && isTestName(fn.Name.Name) {
+				names = append(names, fn.Name.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// isTestName applies go test's rule: Test, then nothing or a character that
+// is not a lower-case letter.
+func isTestName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "Test")
+	if !ok || name == "TestMain" {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	return rest == "" || !unicode.IsLower(r)
+}
+
+// buildConstraint reports whether a Go file has a //go:build line before
+// its package clause: a stub copied from a solution keeps one.
+func buildConstraint(src []byte) bool {
+	for _, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "//go:build"):
+			return true
+		case strings.HasPrefix(line, "package "):
+			return false
+		}
+	}
+	return false
 }
 
 // buildExtensions are the files the go command would compile in a package
@@ -175,6 +236,9 @@ type graded struct {
 	notices []string // about them, for the learner
 	exits   []forgery.Finding
 	release func()
+	// inPlace is set when there is no shipped copy to build from: the run
+	// is shown, but nothing it did was earned by the shipped tests.
+	inPlace bool
 }
 
 // prepareGraded lays out a graded build of lab. A workbook with no shipped
@@ -183,7 +247,8 @@ func (g *Grader) prepareGraded(lab *catalog.Lab) (*graded, error) {
 	gr := &graded{spec: &run.Spec{Root: g.Workbook.Root, Lab: lab}, release: func() {}}
 	src, err := g.gradedSources(lab)
 	if errors.Is(err, shipped.ErrNoArchive) {
-		gr.notices = []string{err.Error() + "; grading against the tests on disk"}
+		gr.notices = []string{err.Error() + "; running the tests on disk, and not saving progress"}
+		gr.inPlace = true
 		if src, err = onDiskSources(lab); err != nil {
 			return nil, fmt.Errorf("read lab %s: %w", lab.ID(), err)
 		}
@@ -198,6 +263,7 @@ func (g *Grader) prepareGraded(lab *catalog.Lab) (*graded, error) {
 		return nil, fmt.Errorf("lay out lab %s to build: %w", lab.ID(), err)
 	}
 	gr.spec.BuildRoot, gr.release, gr.hash, gr.exits = root, release, src.hash(), src.exits
+	gr.spec.Tests = testNames(lab, src.files)
 	gr.notices = append(src.notices, findingNotices(src.findings)...)
 	return gr, nil
 }
@@ -213,20 +279,24 @@ func (gr *graded) explain(p *run.PartResult) {
 	}
 }
 
-// findingNotices gives one notice per file: its first finding, and how
-// many more there are.
+// findingNotices gives one notice per file and kind of finding: the first,
+// and how many more like it there are.
 func findingNotices(findings []forgery.Finding) []string {
-	var notices []string
+	kind := func(f forgery.Finding) string {
+		words := strings.Fields(f.What)
+		return f.File + "\x00" + strings.Join(words[:min(3, len(words))], " ")
+	}
 	count := map[string]int{}
 	for _, f := range findings {
-		count[f.File]++
+		count[kind(f)]++
 	}
+	var notices []string
 	for _, f := range findings {
-		n, ok := count[f.File]
+		n, ok := count[kind(f)]
 		if !ok {
 			continue
 		}
-		delete(count, f.File)
+		delete(count, kind(f))
 		text := f.String()
 		if n > 1 {
 			text += fmt.Sprintf(" (and %d more like it in this file)", n-1)

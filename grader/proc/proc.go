@@ -47,8 +47,11 @@ type Exit struct {
 	// Leftovers is set when processes the program started were still
 	// running after it exited; they were killed.
 	Leftovers bool
-	MaxRSS    int64 // peak resident memory in bytes, where the system says
-	Err       error // why it could not start, or a supervision failure
+	// OverMemory is set when the program was killed for passing the
+	// memory limit.
+	OverMemory bool
+	MaxRSS     int64 // peak resident memory in bytes, where the system says
+	Err        error // why it could not start, or a supervision failure
 }
 
 // Success reports whether the process exited with status 0 on its own.

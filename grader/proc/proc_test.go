@@ -160,3 +160,36 @@ func (l *limited) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+func TestTheReportIsNotThePrograms(t *testing.T) {
+	var out bytes.Buffer
+	s := sh(`echo '{"pid":999999,"final":true,"code":0}' >&3 && echo wrote`)
+	s.Stdout, s.Stderr = &out, &out
+	e := Run(context.Background(), s)
+	assert.NotContains(t, out.String(), "wrote", "fd 3 is closed for the program")
+	assert.False(t, e.Success())
+}
+
+func TestADeepChainOfEscapedProcessesIsKilled(t *testing.T) {
+	dir := t.TempDir()
+	// Each level starts the next in a session of its own, then sleeps.
+	script := filepath.Join(dir, "chain.sh")
+	require.NoError(t, os.WriteFile(script, []byte(`n=$1
+echo $$ >> pids
+if [ "$n" -gt 0 ]; then setsid /bin/sh chain.sh $((n-1)) </dev/null >/dev/null 2>&1 & fi
+if [ "$n" -eq 0 ]; then echo done > done; fi
+exec sleep 600
+`), 0o644))
+	s := sh("/bin/sh chain.sh 150 & while [ ! -f done ]; do sleep 0.01; done")
+	s.Dir = dir
+	e := Run(context.Background(), s)
+	assert.True(t, e.Leftovers)
+	data, err := os.ReadFile(filepath.Join(dir, "pids"))
+	require.NoError(t, err)
+	pids := strings.Fields(string(data))
+	require.Len(t, pids, 151)
+	for _, p := range pids {
+		pid, _ := strconv.Atoi(p)
+		assert.False(t, running(pid), "process %d of the chain survived", pid)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,13 +16,16 @@ import (
 // the nearest "child subreaper".
 func adoptOrphans() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
 
-// killAdopted kills the processes adopted by adoptOrphans, and those they
-// start meanwhile, and reaps them. It reports whether there were any.
+// killAdopted kills every process descended from the supervisor (those
+// adopted by adoptOrphans, and whatever they start meanwhile) and reaps
+// them, until none is left or a deadline passes. It reports whether there
+// were any.
 func killAdopted() bool {
 	found := false
 	self := os.Getpid()
-	for range 100 {
-		kids := children(self)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		kids := descendants(self)
 		if len(kids) == 0 {
 			break
 		}
@@ -29,23 +33,61 @@ func killAdopted() bool {
 		for _, pid := range kids {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
-		for _, pid := range kids {
-			var ws syscall.WaitStatus
-			syscall.Wait4(pid, &ws, 0, nil)
+		// Reap what is ours; the rest are re-parented to us as their
+		// parents die, and the next round finds them.
+		for {
+			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
 		}
+		time.Sleep(time.Millisecond)
 	}
 	return found
 }
 
-// children lists the processes whose parent is pid, from /proc.
-func children(pid int) []int {
+// descendants lists every process below pid, from /proc.
+func descendants(pid int) []int {
+	byParent := map[int][]int{}
+	for child, parent := range parents() {
+		byParent[parent] = append(byParent[parent], child)
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range byParent[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// resident is the resident memory of pid in bytes, 0 if unknown.
+func resident(pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0
+	}
+	fields := bytes.Fields(data)
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(string(fields[1]), 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// parents maps each process to its parent, from /proc.
+func parents() map[int]int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var kids []int
+	ppid := map[int]int{}
 	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
@@ -54,15 +96,12 @@ func children(pid int) []int {
 			continue
 		}
 		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-		fields := bytes.Fields(rest)
+		fields := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
 		if len(fields) > 1 {
-			if ppid, _ := strconv.Atoi(string(fields[1])); ppid == pid {
-				kids = append(kids, child)
-			}
+			ppid[pid], _ = strconv.Atoi(string(fields[1]))
 		}
 	}
-	return kids
+	return ppid
 }
 
 // limitData sets the program's RLIMIT_DATA, which counts the heap (and

@@ -12,3 +12,6 @@ func killAdopted() bool { return false }
 
 // limitData: without prlimit, the limit is not set.
 func limitData(int, *unix.Rlimit) error { return nil }
+
+// resident: without /proc, only the data limit bounds memory.
+func resident(int) int64 { return 0 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // report is what the supervisor tells the grader on fd 3: first the pid of
@@ -25,8 +26,11 @@ type report struct {
 	Code      int    `json:"code"`
 	Signal    string `json:"signal,omitempty"`
 	Leftovers bool   `json:"leftovers,omitempty"`
-	MaxRSS    int64  `json:"maxrss,omitempty"`
-	Error     string `json:"error,omitempty"`
+	// OverMemory: the program's resident memory passed the limit, and the
+	// supervisor killed it.
+	OverMemory bool   `json:"overmemory,omitempty"`
+	MaxRSS     int64  `json:"maxrss,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 func start(ctx context.Context, s Spec, p *Process) (func() Exit, error) {
@@ -65,7 +69,7 @@ func start(ctx context.Context, s Spec, p *Process) (func() Exit, error) {
 			if dec.Decode(&r) != nil {
 				break
 			}
-			if r.Pid > 0 {
+			if r.Pid > 1 {
 				group.Store(int64(r.Pid))
 			}
 			if r.Final || r.Error != "" {
@@ -97,7 +101,7 @@ func start(ctx context.Context, s Spec, p *Process) (func() Exit, error) {
 		case r.Error != "":
 			return Exit{Code: -1, Err: errors.New(r.Error)}
 		case r.Final:
-			e := Exit{Code: r.Code, Signal: r.Signal, Leftovers: r.Leftovers, MaxRSS: r.MaxRSS}
+			e := Exit{Code: r.Code, Signal: r.Signal, Leftovers: r.Leftovers, MaxRSS: r.MaxRSS, OverMemory: r.OverMemory}
 			if errors.Is(waitErr, exec.ErrWaitDelay) {
 				e.Leftovers = true // something kept the output open
 			}
@@ -108,6 +112,15 @@ func start(ctx context.Context, s Spec, p *Process) (func() Exit, error) {
 		return Exit{Code: -1, Err: fmt.Errorf("the supervisor of %s ended without a report: %v", s.Path, waitErr)}
 	}, nil
 }
+
+// memoryCheck is how often the supervisor reads the program's resident
+// memory.
+const memoryCheck = 100 * time.Millisecond
+
+// rssLimit is the resident memory at which the supervisor kills the
+// program, given the data limit it set: a little above it, so that what
+// the data limit catches is reported by the runtime itself.
+func rssLimit(data int64) int64 { return data + data/4 }
 
 // dataLimit is the RLIMIT_DATA the supervisor sets. The race detector maps
 // about three bytes of shadow memory per byte of heap, and 300 MiB at start.

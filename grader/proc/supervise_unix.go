@@ -34,6 +34,9 @@ func init() {
 // program exits (nothing it started outlives it) or when the grader dies.
 // It reports on fd 3.
 func supervise(args []string) int {
+	// The report is the grader's alone: the program must not inherit it,
+	// or it could name another process group to kill, or hold it open.
+	syscall.CloseOnExec(3)
 	out := json.NewEncoder(os.NewFile(3, "report"))
 	fail := func(err error) int {
 		out.Encode(report{Error: err.Error()})
@@ -74,10 +77,15 @@ func supervise(args []string) int {
 	// The grader's death is a signal on Linux; elsewhere, a new parent.
 	orphaned := time.NewTicker(250 * time.Millisecond)
 	defer orphaned.Stop()
+	// Memory the data limit does not count (shared mappings) still counts
+	// here: the program's resident memory, checked as it runs.
+	watch := time.NewTicker(memoryCheck)
+	defer watch.Stop()
+	overMemory := false
 	for {
 		select {
 		case <-exited:
-			r := report{Final: true, Code: cmd.ProcessState.ExitCode()}
+			r := report{Final: true, Code: cmd.ProcessState.ExitCode(), OverMemory: overMemory}
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 				r.Signal = unix.SignalName(ws.Signal())
 			}
@@ -98,6 +106,11 @@ func supervise(args []string) int {
 			syscall.Kill(-group, syscall.SIGKILL)
 			killAdopted()
 			return 1
+		case <-watch.C:
+			if limit > 0 && !overMemory && resident(group) > rssLimit(limit) {
+				overMemory = true
+				syscall.Kill(-group, syscall.SIGKILL)
+			}
 		case <-orphaned.C:
 			if os.Getppid() != parent {
 				syscall.Kill(-group, syscall.SIGKILL)

@@ -99,7 +99,7 @@ func (tc *Toolchain) Build(ctx context.Context, s *Spec, dir string, race bool, 
 	}
 	var stderr bytes.Buffer
 	build := proc.Start(ctx, proc.Spec{
-		Path: tc.Go, Args: args, Dir: s.buildRoot(), Env: goEnv(),
+		Path: tc.Go, Args: args, Dir: s.buildRoot(), Env: tc.goEnv(),
 		Stdout: outW, Stderr: &limitedBuffer{buf: &stderr, max: maxBuildBytes},
 		Timeout: buildTimeout,
 	})
@@ -291,7 +291,7 @@ func (t *totalCounter) start(ctx context.Context, tc *Toolchain, s *Spec, flags 
 		args := append([]string{"list", "-deps", "-test", "-f", "{{if .Stale}}x{{end}}"}, flags...)
 		var out bytes.Buffer
 		exit := proc.Run(ctx, proc.Spec{
-			Path: tc.Go, Args: append(args, "./"+s.Lab.RelDir), Dir: s.buildRoot(), Env: goEnv(),
+			Path: tc.Go, Args: append(args, "./"+s.Lab.RelDir), Dir: s.buildRoot(), Env: tc.goEnv(),
 			Stdout: &limitedBuffer{buf: &out, max: 1 << 20},
 		})
 		if !exit.Success() {
@@ -332,7 +332,3 @@ const maxBuildBytes = 1 << 20
 
 // buildTimeout bounds a build: a first build of lab 01 takes minutes.
 const buildTimeout = 30 * time.Minute
-
-// goEnv is the go command's environment: a go.work above the workbook
-// must not change what is built.
-func goEnv() []string { return append(os.Environ(), "GOWORK=off") }

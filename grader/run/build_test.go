@@ -135,3 +135,9 @@ func TestBuildReportParsing(t *testing.T) {
 	}
 	assert.Equal(t, []string{"c.go:2:8: no required module provides package example.com/nothere; to add it:", "\tgo get example.com/nothere"}, p.result())
 }
+
+func TestGoFlagsThatCouldChangeAGradedBuildAreDropped(t *testing.T) {
+	assert.Equal(t, "-mod=mod -buildvcs=false",
+		safeGoFlags("-mod=mod -overlay=/tmp/o.json -buildvcs=false --toolexec=/bin/x -gcflags=all=-N"))
+	assert.Equal(t, "", safeGoFlags(""))
+}

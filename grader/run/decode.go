@@ -349,6 +349,11 @@ func (d *decoder) finish(res *PartResult, defined map[string]bool) {
 	for _, st := range d.tests {
 		started = started || st.started
 	}
+	if d.exit.Success() {
+		// A process that exited 0 did not panic or run out of memory: a
+		// line saying so was the code's own output.
+		d.panicLine, d.fatalLine, d.timedOut, d.outOfMemory = "", "", "", false
+	}
 	switch {
 	case d.timedOut != "" || d.killedAfter > 0:
 		res.Status, res.Note = TimedOut, timeoutNote(d, running)
@@ -403,7 +408,7 @@ func joinNotes(a, b string) string {
 // Under the lab's limit, allocation fails and the runtime says so; a
 // SIGKILL nobody in the grader sent is most often the system's OOM killer.
 func memoryNote(d *decoder, exit proc.Exit, limit int64) string {
-	if d.outOfMemory || strings.Contains(d.fatalLine, "out of memory") {
+	if exit.OverMemory || d.outOfMemory || strings.Contains(d.fatalLine, "out of memory") {
 		if limit > 0 {
 			return fmt.Sprintf("the test process used more than %d MiB of memory, the lab's limit", limit>>20)
 		}

@@ -34,11 +34,16 @@ type Spec struct {
 	// A lab whose parts differ is built twice, with and without it.
 	Race func(*catalog.Part) bool
 	Args []string // extra flags for the test binary, such as -seed=7
+	// Tests, when set, are the top-level tests the lab's test files define,
+	// read from their source; otherwise the test binary is asked.
+	Tests []string
 	// Binaries, when set, reuses binaries built from the same sources.
 	Binaries *Binaries
 	// Parallel is how many parts run at once; 0 means one per CPU.
 	Parallel int
 	Events   func(Event) // may be nil; called from several goroutines, one at a time
+
+	tmp string // TMPDIR of the test processes, in the run's folder
 }
 
 func (s *Spec) buildRoot() string {
@@ -107,6 +112,14 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 		return nil, fmt.Errorf("make a temporary folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	// The tests' own temporary files (t.TempDir, os.CreateTemp) go in the
+	// run's folder: a test process that dies cannot clean up after itself.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("make a temporary folder: %w", err)
+	}
+	sc := *s
+	sc.tmp, s = tmp, &sc
 	parts, emit := s.partsAndEmit()
 	bins, build := tc.build(ctx, s, parts, dir, emit)
 	res := &Result{Lab: s.Lab, Build: build, Parts: make([]*PartResult, len(parts))}
@@ -138,8 +151,13 @@ func (tc *Toolchain) Run(ctx context.Context, s *Spec) (*Result, error) {
 		return res, nil
 	}
 	res.Defined = list.names
+	if s.Tests != nil {
+		// What the binary lists is what the code in it says; the source
+		// of the shipped tests cannot be talked into listing less.
+		res.Defined = s.Tests
+	}
 	defined := map[string]bool{}
-	for _, n := range list.names {
+	for _, n := range res.Defined {
 		defined[n] = true
 	}
 
@@ -329,7 +347,7 @@ func (tc *Toolchain) runTests(ctx context.Context, s *Spec, bin string, race boo
 	outR.Close()
 	jsonW.Close()
 	test := proc.Start(ctx, proc.Spec{
-		Path: bin, Args: args, Dir: s.runDir(), Env: testEnv(),
+		Path: bin, Args: args, Dir: s.runDir(), Env: testEnv(s),
 		Stdout: outW, Stderr: outW,
 		Timeout: p.Timeout + Grace, MemoryLimit: s.Lab.MemoryLimit(), Race: race,
 	})
@@ -355,10 +373,13 @@ func (tc *Toolchain) runTests(ctx context.Context, s *Spec, bin string, race boo
 
 // testEnv is the environment of a test process. The race detector normally
 // sleeps a second at exit to collect late reports; per part that adds up.
-func testEnv() []string {
+func testEnv(s *Spec) []string {
 	env := os.Environ()
 	if os.Getenv("GORACE") == "" {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	if s.tmp != "" {
+		env = append(env, "TMPDIR="+s.tmp)
 	}
 	return env
 }

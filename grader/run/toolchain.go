@@ -6,12 +6,14 @@ package run
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +28,32 @@ type Toolchain struct {
 	// CanRace is false when cgo is off (no C compiler): the race detector
 	// needs cgo on most platforms.
 	CanRace bool
+	goFlags string // GOFLAGS for builds, without what could change them
+}
+
+// unsafeGoFlags are the go command flags that could replace what a graded
+// build compiles (an overlay, a wrapped compiler) if GOFLAGS or the go env
+// file set them.
+var unsafeGoFlags = []string{"-overlay", "-toolexec", "-exec", "-modfile", "-gcflags", "-ldflags", "-asmflags", "-gccgoflags", "-pgo"}
+
+// safeGoFlags is GOFLAGS without the unsafe flags.
+func safeGoFlags(flags string) string {
+	var kept []string
+	for _, f := range strings.Fields(flags) {
+		name, _, _ := strings.Cut(f, "=")
+		name = "-" + strings.TrimLeft(name, "-")
+		if !slices.Contains(unsafeGoFlags, name) {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, " ")
+}
+
+// goEnv is the go command's environment for a build: a go.work above the
+// workbook, or GOFLAGS from the environment or the go env file, must not
+// change what is built.
+func (tc *Toolchain) goEnv() []string {
+	return append(os.Environ(), "GOWORK=off", "GOFLAGS="+tc.goFlags)
 }
 
 // FindToolchain locates go on PATH and asks it where its tools are.
@@ -34,23 +62,23 @@ func FindToolchain(ctx context.Context) (*Toolchain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the go command is not on PATH: install Go from https://go.dev/dl and try again")
 	}
-	out, err := output(ctx, goCmd, "env", "GOTOOLDIR", "CGO_ENABLED")
+	out, err := output(ctx, goCmd, nil, "env", "-json", "GOTOOLDIR", "CGO_ENABLED", "GOFLAGS")
 	if err != nil {
 		return nil, fmt.Errorf("go env: %w", err)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 {
+	var env struct{ GOTOOLDIR, CGO_ENABLED, GOFLAGS string }
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
 		return nil, fmt.Errorf("go env: unexpected output %q", out)
 	}
-	tc := &Toolchain{Go: goCmd, CanRace: strings.TrimSpace(lines[1]) == "1"}
-	t2j := filepath.Join(strings.TrimSpace(lines[0]), "test2json")
+	tc := &Toolchain{Go: goCmd, CanRace: env.CGO_ENABLED == "1", goFlags: safeGoFlags(env.GOFLAGS)}
+	t2j := filepath.Join(env.GOTOOLDIR, "test2json")
 	if runtime.GOOS == "windows" {
 		t2j += ".exe"
 	}
 	if _, err := os.Stat(t2j); err != nil {
 		// Since Go 1.25 the distribution builds test2json on first use; -n
 		// builds it into the build cache and prints where.
-		out, err := output(ctx, goCmd, "tool", "-n", "test2json")
+		out, err := output(ctx, goCmd, tc.goEnv(), "tool", "-n", "test2json")
 		if err != nil {
 			return nil, fmt.Errorf("this Go installation cannot provide test2json: %w", err)
 		}
@@ -62,10 +90,10 @@ func FindToolchain(ctx context.Context) (*Toolchain, error) {
 
 // output runs a go command that answers a question, and returns what it
 // printed.
-func output(ctx context.Context, goCmd string, args ...string) (string, error) {
+func output(ctx context.Context, goCmd string, env []string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	exit := proc.Run(ctx, proc.Spec{
-		Path: goCmd, Args: args, Env: goEnv(), Timeout: 5 * time.Minute,
+		Path: goCmd, Args: args, Env: env, Timeout: 5 * time.Minute,
 		Stdout: &limitedBuffer{buf: &stdout, max: 64 << 10}, Stderr: &limitedBuffer{buf: &stderr, max: 4 << 10},
 	})
 	if !exit.Success() {
@@ -107,7 +135,7 @@ func (tc *Toolchain) List(ctx context.Context, s *Spec, bin string) listing {
 	names := &nameCollector{}
 	dec := newDecoder(nil)
 	exit := proc.Run(ctx, proc.Spec{
-		Path: bin, Args: []string{"-test.list", "^Test"}, Dir: s.runDir(), Env: testEnv(),
+		Path: bin, Args: []string{"-test.list", "^Test"}, Dir: s.runDir(), Env: testEnv(s),
 		Stdout: names, Stderr: names,
 		Timeout: timeout, MemoryLimit: s.Lab.MemoryLimit(), Race: false,
 	})

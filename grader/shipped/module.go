@@ -2,7 +2,6 @@ package shipped
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -42,11 +41,11 @@ func ModuleFiles(w *catalog.Workbook) (map[string][]byte, error) {
 func ModuleOnDisk(w *catalog.Workbook) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, name := range []string{"go.mod", "go.sum"} {
-		data, err := os.ReadFile(filepath.Join(w.Root, name))
-		if err != nil && !(name == "go.sum" && errors.Is(err, os.ErrNotExist)) {
+		data, ok, err := ReadSource(filepath.Join(w.Root, name))
+		if err != nil {
 			return nil, err
 		}
-		if err == nil {
+		if ok {
 			files[name] = data
 		}
 	}
@@ -63,12 +62,11 @@ func ModuleOnDisk(w *catalog.Workbook) (map[string][]byte, error) {
 		if !strings.HasSuffix(path, ".go") || IsTest(path) {
 			return nil
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
+		data, ok, err := ReadSource(path)
+		if ok {
+			files[w.Rel(path)] = data
 		}
-		files[w.Rel(path)] = data
-		return nil
+		return err
 	})
 	return files, err
 }

@@ -8,6 +8,7 @@ package shipped
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,7 +57,9 @@ func readArchive(w *catalog.Workbook, path string) (map[string][]byte, error) {
 	return files, nil
 }
 
-// OnDisk returns the lab's Go files as they are now.
+// OnDisk returns the lab's Go files as they are now. A name that is not a
+// regular file of at most MaxFileBytes (a pipe, a link to /dev/zero, a
+// folder) is left out: reading it could block or never end.
 func OnDisk(lab *catalog.Lab) (map[string][]byte, error) {
 	entries, err := os.ReadDir(lab.Dir)
 	if err != nil {
@@ -67,13 +70,43 @@ func OnDisk(lab *catalog.Lab) (map[string][]byte, error) {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(lab.Dir, e.Name()))
+		data, ok, err := ReadSource(filepath.Join(lab.Dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
-		files[e.Name()] = data
+		if ok {
+			files[e.Name()] = data
+		}
 	}
 	return files, nil
+}
+
+// MaxFileBytes bounds a source file the grader reads from a lab folder.
+const MaxFileBytes = 4 << 20
+
+// ReadSource reads a source file if it is a regular file (a link to one is
+// followed) of at most MaxFileBytes; ok is false, with no error, if not.
+func ReadSource(path string) (data []byte, ok bool, err error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > MaxFileBytes {
+		return nil, false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil || len(data) > MaxFileBytes {
+		return nil, false, err
+	}
+	return data, true, nil
 }
 
 // Write records the lab's Go files as they are now as its shipped copy.

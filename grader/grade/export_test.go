@@ -1,0 +1,4 @@
+package grade
+
+// SyncFiles is syncFiles, for the tests.
+var SyncFiles = syncFiles
