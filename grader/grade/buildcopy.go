@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/gofrs/flock"
 
@@ -25,8 +27,14 @@ const copySlots = 4
 // compiled: its build cache knows a package by its folder too.
 func (g *Grader) buildCopy(lab *catalog.Lab, files map[string][]byte) (string, func(), error) {
 	if cache, err := os.UserCacheDir(); err == nil {
+		builds := filepath.Join(cache, "distlings", "build")
+		sweepOnce.Do(func() { sweepCopies(builds) })
 		sum := sha256.Sum256([]byte(g.Workbook.Root))
-		base := filepath.Join(cache, "distlings", "build", hex.EncodeToString(sum[:6]), lab.Name)
+		home := filepath.Join(builds, hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(home, 0o755); err == nil {
+			os.WriteFile(filepath.Join(home, workbookFile), []byte(g.Workbook.Root), 0o644)
+		}
+		base := filepath.Join(home, lab.Name)
 		for slot := range copySlots {
 			dir := filepath.Join(base, strconv.Itoa(slot))
 			if os.MkdirAll(dir, 0o755) != nil {
@@ -53,6 +61,31 @@ func (g *Grader) buildCopy(lab *catalog.Lab, files map[string][]byte) (string, f
 		return "", nil, err
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// workbookFile, in a workbook's folder of build copies, names the
+// workbook, so that the copies of one that is gone can be removed.
+const workbookFile = "workbook"
+
+var sweepOnce sync.Once
+
+// sweepCopies removes the build copies of workbooks that no longer exist
+// (a deleted clone, a test's temporary workbook).
+func sweepCopies(builds string) {
+	entries, err := os.ReadDir(builds)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		dir := filepath.Join(builds, e.Name())
+		root, err := os.ReadFile(filepath.Join(dir, workbookFile))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(string(root)); errors.Is(err, fs.ErrNotExist) {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // syncFiles makes dir hold exactly files, as regular files: it writes
