@@ -183,6 +183,24 @@ func (c *cluster) roles() string {
 	return strings.Join(parts, ", ")
 }
 
+// states is every node's role, term, vote and leader, one line each.
+func (c *cluster) states() string {
+	var lines []string
+	for _, id := range c.IDs() {
+		n := c.node(id)
+		if n == nil {
+			lines = append(lines, fmt.Sprintf("    %v  down", id))
+			continue
+		}
+		leader := "none known"
+		if n.Leader() != 0 {
+			leader = n.Leader().String()
+		}
+		lines = append(lines, fmt.Sprintf("    %v  %-13v term %d, voted for %s, leader %s", id, n.Role(), n.Term(), votedFor(n.VotedFor()), leader))
+	}
+	return strings.Join(lines, "\n")
+}
+
 func at(d time.Duration) string { return strings.TrimSpace(sim.FormatTime(d)) }
 
 // sweep runs check over the test's seeds.

@@ -15,10 +15,13 @@ import (
 )
 
 // awaitLeader runs until one node leads and every running node follows it.
+// If that does not happen in time, the failure shows where each node stood
+// at the deadline.
 func (c *cluster) awaitLeader(within time.Duration) sim.NodeID {
 	c.t.Helper()
 	var leader sim.NodeID
-	c.RunUntil("a leader that every running node follows", within, func() bool {
+	start := c.Now()
+	ok, err := c.World.RunUntil(func() bool {
 		id, ok := c.leader()
 		if !ok {
 			return false
@@ -31,7 +34,14 @@ func (c *cluster) awaitLeader(within time.Duration) sim.NodeID {
 		}
 		leader = id
 		return true
-	})
+	}, start+within)
+	if err != nil {
+		c.Fatal(err)
+	}
+	if !ok {
+		c.Fatal(fmt.Errorf("a leader that every running node follows did not happen within %v of virtual time (from %s to %s); at the deadline:\n%s\nrule: a candidate with votes from a majority becomes leader and sends heartbeats at once; a node that hears one follows it: the leader's term, and Leader() naming it (§5.2). Look above for the node that does not, then read its events in the timeline",
+			within, at(start), at(c.Now()), c.states()))
+	}
 	return leader
 }
 

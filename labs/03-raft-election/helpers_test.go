@@ -19,6 +19,14 @@ import (
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
+// votedFor names whom a node voted for.
+func votedFor(id sim.NodeID) string {
+	if id == 0 {
+		return "nobody"
+	}
+	return id.String()
+}
+
 // lesson joins what happened and the rule it breaks into one message.
 func lesson(what, rule string) string { return what + "\nrule: " + rule }
 
@@ -63,6 +71,9 @@ type fakeEnv struct {
 	nextID  sim.TimerID
 	log     []did // everything since the last take
 	lines   []string
+	// crashOnSend crashes the node the moment it sends a message: from
+	// then on nothing it does reaches the network or the storage.
+	crashOnSend, down bool
 }
 
 type fakeStorage struct {
@@ -76,6 +87,9 @@ func (s *fakeStorage) Get(key string) ([]byte, bool) {
 }
 
 func (s *fakeStorage) Put(key string, value []byte) {
+	if s.env.down {
+		return // the machine is off: the write never happens
+	}
 	s.data[key] = append([]byte(nil), value...)
 	if key == hardStateKey {
 		s.env.log = append(s.env.log, did{kind: "save", hs: LoadHardState(s)})
@@ -96,7 +110,11 @@ func (e *fakeEnv) Peers() []sim.NodeID {
 }
 func (e *fakeEnv) Now() time.Duration { return e.now }
 func (e *fakeEnv) Send(to sim.NodeID, msg sim.Message) {
+	if e.down {
+		return
+	}
 	e.log = append(e.log, did{kind: "send", to: to, msg: msg})
+	e.down = e.crashOnSend
 }
 func (e *fakeEnv) SetTimer(after time.Duration, t sim.Timer) sim.TimerID {
 	e.nextID++
@@ -234,14 +252,37 @@ func (o *one) deliver(from sim.NodeID, msg sim.Message) []did {
 	return o.take()
 }
 
+// deliverThenCrash hands the node a message and crashes it the moment its
+// first message leaves, as a machine that loses power right after a reply
+// is sent: what the handler does after the send is lost. Then the node
+// restarts on its storage. It returns what the node did before the crash.
+func (o *one) deliverThenCrash(from sim.NodeID, msg sim.Message) []did {
+	o.env.crashOnSend = true
+	o.node.HandleMessage(from, msg)
+	o.env.crashOnSend, o.env.down = false, false
+	log := o.take()
+	o.boot()
+	return log
+}
+
 // advance moves the clock forward without firing anything.
 func (o *one) advance(d time.Duration) { o.env.now += d }
 
-// makeLeader walks the node through an election it wins, in term+1.
+// makeLeader walks the node through an election it wins, in term+1 (with
+// a pre-vote first, if the node runs one).
 func (o *one) makeLeader() {
 	o.t.Helper()
 	o.elect()
 	o.take()
+	if o.node.Role() == PreCandidate {
+		for _, p := range o.env.Peers()[:o.env.size/2] {
+			o.deliver(p, RequestVoteReply{Term: o.node.Term() + 1, VoteGranted: true, PreVote: true})
+		}
+		require.Equal(o.t, Candidate, o.node.Role(), lesson(
+			fmt.Sprintf("%v asked for pre-votes for term %d and %d of its %d peers granted them, a majority with its own; it is %v", o.env.id, o.node.Term()+1, o.env.size/2, o.env.size-1, o.node.Role()),
+			"a pre-candidate with pre-votes from a majority stands for election for real (§9.6)"))
+		o.take()
+	}
 	for _, p := range o.env.Peers()[:o.env.size/2] {
 		o.deliver(p, RequestVoteReply{Term: o.node.Term(), VoteGranted: true})
 	}

@@ -7,6 +7,7 @@ package raft
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,6 +42,8 @@ func TestPreCandidateKeepsItsTerm(t *testing.T) {
 // Reference: thesis §9.6, a pre-vote changes nothing at the voter.
 func TestPreVoteChangesNothingAtTheVoter(t *testing.T) {
 	o := newOne(t, 1, 5, preVoteCfg)
+	before, _ := o.timer(electionTimeout{})
+	o.advance(testCfg.ElectionTimeoutMin / 2)
 	log := o.deliver(2, RequestVote{Term: 5, Candidate: 2, PreVote: true})
 	wantMessages(t, []sim.Message{RequestVoteReply{Term: 5, VoteGranted: true, PreVote: true}}, sent(log)[2],
 		"n1 has heard from no leader, so it would vote for n2 in term 5")
@@ -50,6 +53,11 @@ func TestPreVoteChangesNothingAtTheVoter(t *testing.T) {
 	for _, d := range log {
 		assert.NotEqual(t, "save", d.kind, "nothing to save; n1 did:\n%s", describe(log))
 	}
+	after, ok := o.timer(electionTimeout{})
+	require.True(t, ok, "n1 has no election timer after answering a pre-vote")
+	assert.Equal(t, before.at, after.at, lesson(
+		fmt.Sprintf("n1 granted n2 a pre-vote and its election timer moved from %v to %v", before.at, after.at),
+		"a pre-vote is a question, so granting one resets no timer; only a real vote does (Figure 2, §9.6). A pre-candidate may never stand, and a voter that waits for it each time it asks may never stand either"))
 }
 
 // Reference: thesis §9.6 / §4.2.3: a node that hears from a leader refuses
@@ -66,6 +74,38 @@ func TestPreVoteIsRefusedWhileTheLeaderIsHeard(t *testing.T) {
 	assert.Equal(t, 3, int(o.node.Term()))
 }
 
+// Reference: thesis §9.6 / §4.2.3: a leader knows a leader is alive:
+// itself. It hears no heartbeats, so a check on heartbeats alone misses it,
+// and in a cluster of 3 the leader's pre-vote and the asker's own are a
+// majority.
+func TestLeaderRefusesPreVotes(t *testing.T) {
+	o := newOne(t, 1, 3, preVoteCfg)
+	o.makeLeader()
+	o.advance(testCfg.ElectionTimeoutMax) // long after any heartbeat
+	got := sent(o.deliver(2, RequestVote{Term: 2, Candidate: 2, PreVote: true}))[2]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 1, VoteGranted: false, PreVote: true}}, got, lesson(
+		"n1, leader of term 1 in a cluster of 3, was asked by n2 for a pre-vote for term 2",
+		"a leader refuses pre-votes (§9.6): it is the live leader. Granted, its pre-vote and n2's own are 2 of 3, and n2, cut off for a moment, deposes a healthy leader"))
+	assert.Equal(t, Leader, o.node.Role(), "a pre-vote changes nothing at the voter")
+	assert.Equal(t, 1, int(o.node.Term()))
+}
+
+// Reference: Figure 2, rules for all servers: a response with a newer term
+// makes any node a follower of it. Only a granted pre-vote carries the term
+// asked for; a refusal carries the voter's own.
+func TestPreCandidateAdoptsTheNewerTermOfARefusal(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 3, Leader: 2})
+	o.elect() // a pre-candidate for term 4, in term 3
+	o.take()
+	log := o.deliver(4, RequestVoteReply{Term: 7, VoteGranted: false, PreVote: true})
+	assert.True(t, o.node.Role() == Follower && o.node.Term() == 7, lesson(
+		fmt.Sprintf("n1, a pre-candidate in term 3, was refused a pre-vote by a voter in term 7; n1 is now a %v in term %d", o.node.Role(), o.node.Term()),
+		"a refused pre-vote carries the voter's own term, and a newer term is a newer term like any other: the node takes it and becomes a follower (Figure 2). Left in term 3, n1 asks for pre-votes for term 4 over and over, refused by voters already in term 7"))
+	saved := slices.ContainsFunc(log, func(d did) bool { return d.kind == "save" && d.hs.Term == 7 })
+	assert.True(t, saved, "the new term is saved (Figure 2); what n1 did:\n%s", describe(log))
+}
+
 // Reference: thesis §9.6, with a majority of pre-votes the real election
 // starts.
 func TestPreCandidateWithAMajorityStandsForElection(t *testing.T) {
@@ -79,22 +119,27 @@ func TestPreCandidateWithAMajorityStandsForElection(t *testing.T) {
 	wantMessages(t, []sim.Message{RequestVote{Term: 1, Candidate: 1}}, sent(log)[4], "a real RequestVote this time")
 }
 
-// Reference: thesis §9.6: the reason for pre-vote, on a cluster.
+// Reference: thesis §9.6: the reason for pre-vote, on a cluster. Three
+// nodes as well as five: with three, one wrong pre-vote is a majority.
 func TestRejoiningNodeDoesNotDisruptTheCluster(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
-		c := newCluster(t, 5, seed, sim.Network{}, preVoteCfg)
-		leader := c.awaitLeader(3 * time.Second)
-		term := c.node(leader).Term()
-		loner := leader%5 + 1
-		c.Partition([]sim.NodeID{loner})
-		c.Run(5 * time.Second) // the loner times out again and again
-		c.Heal()
-		c.Run(3 * time.Second)
-		now, ok := c.leader()
-		require.True(t, ok, "no leader after the heal: %s", c.roles())
-		assert.True(t, now == leader && c.node(now).Term() == term, lesson(
-			fmt.Sprintf("%v led term %d; %v was cut off for 5s and rejoined; now %v leads term %d", leader, term, loner, now, c.node(now).Term()),
-			"a node that cannot win must not raise its term: with pre-vote it learns it cannot win while cut off, so it comes back in the old term and follows the leader (§9.6)"))
-		assert.Equal(t, leader, c.node(loner).Leader(), "the loner follows the leader again")
-	})
+	for _, size := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
+			sweep(t, func(t *testing.T, seed uint64) {
+				c := newCluster(t, size, seed, sim.Network{}, preVoteCfg)
+				leader := c.awaitLeader(3 * time.Second)
+				term := c.node(leader).Term()
+				loner := leader%sim.NodeID(size) + 1
+				c.Partition([]sim.NodeID{loner})
+				c.Run(5 * time.Second) // the loner times out again and again
+				c.Heal()
+				c.Run(3 * time.Second)
+				now, ok := c.leader()
+				require.True(t, ok, "no leader after the heal: %s", c.roles())
+				assert.True(t, now == leader && c.node(now).Term() == term, lesson(
+					fmt.Sprintf("in a cluster of %d, %v led term %d; %v was cut off for 5s and rejoined; now %v leads term %d", size, leader, term, loner, now, c.node(now).Term()),
+					"a node that cannot win must not raise its term: with pre-vote it learns it cannot win while cut off, so it comes back in the old term and follows the leader (§9.6)"))
+				assert.Equal(t, leader, c.node(loner).Leader(), "the loner follows the leader again")
+			})
+		})
+	}
 }

@@ -95,6 +95,21 @@ func TestFollowerVotesAtMostOncePerTerm(t *testing.T) {
 	assert.Equal(t, sim.NodeID(2), o.node.VotedFor())
 }
 
+// Reference: Figure 2, rules for all servers: "If RPC request or response
+// contains term T > currentTerm: set currentTerm = T, convert to follower."
+// The vote of term 1 binds term 1 only.
+func TestNewerTermFreesTheVote(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.deliver(2, RequestVote{Term: 1, Candidate: 2})
+	require.Equal(t, sim.NodeID(2), o.node.VotedFor(), "setting up: n1 votes for n2 in term 1")
+	got := sent(o.deliver(3, RequestVote{Term: 2, Candidate: 3}))[3]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: true}}, got, lesson(
+		"n1 voted for n2 in term 1, then n3 asked for its vote in term 2",
+		"a request of a newer term first makes the node a follower of that term, with no vote, and only then is the vote judged (Figure 2); judged against the vote of term 1, every node that voted once refuses every later election, and a split vote never resolves"))
+	assert.Equal(t, 2, int(o.node.Term()), "n1 takes term 2")
+	assert.Equal(t, sim.NodeID(3), o.node.VotedFor(), "and votes for n3 in it")
+}
+
 // Reference: Figure 2, "Persistent state on all servers: (Updated on
 // stable storage before responding to RPCs)".
 func TestVoteIsSavedBeforeTheReply(t *testing.T) {
@@ -106,6 +121,36 @@ func TestVoteIsSavedBeforeTheReply(t *testing.T) {
 	assert.True(t, saved >= 0 && saved < reply, lesson(
 		"n1 granted its vote in term 1 to n2; what it did, in order:\n"+describe(log),
 		"the vote is saved before the reply leaves (Figure 2): if n1 crashed after replying and before saving, it would come back free to vote again in term 1"))
+}
+
+// Reference: Figure 2, "Persistent state on all servers: (Updated on
+// stable storage before responding to RPCs)", and currentTerm "increases
+// monotonically". The test crashes n1 the moment its reply leaves.
+func TestNewerTermIsSavedBeforeTheReply(t *testing.T) {
+	cases := []struct {
+		name string
+		msg  sim.Message
+		want HardState
+	}{
+		{"heartbeat", AppendEntries{Term: 7, Leader: 3}, HardState{Term: 7}},
+		{"vote", RequestVote{Term: 7, Candidate: 3}, HardState{Term: 7, VotedFor: 3}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newOne(t, 1, 5, testCfg)
+			o.deliver(2, AppendEntries{Term: 2, Leader: 2})
+			log := o.deliverThenCrash(3, tc.msg)
+			reply := sent(log)[3]
+			require.Len(t, reply, 1, "n1 answers %v; it did:\n%s", tc.msg, describe(log))
+			state := func(term uint64, vote sim.NodeID) string {
+				return fmt.Sprintf("term %d, voted for %s", term, votedFor(vote))
+			}
+			assert.Equal(t, state(tc.want.Term, tc.want.VotedFor), state(o.node.Term(), o.node.VotedFor()), lesson(
+				fmt.Sprintf("n1, a follower in term 2, got %v and answered %v, crashed the moment the reply left, and restarted in %s; what it did before the crash:\n%s",
+					tc.msg, reply[0], state(o.node.Term(), o.node.VotedFor()), describe(log)),
+				"a newer term is saved before any reply that carries it (Figure 2): n3 has already heard n1 speak in term 7, and a node back in term 2 would obey leaders of terms 3 to 6, which the cluster has left; terms only move forward"))
+		})
+	}
 }
 
 // Reference: Figure 2, persistent state: currentTerm and votedFor survive
@@ -143,6 +188,29 @@ func TestCandidateWithAMajorityBecomesLeader(t *testing.T) {
 		wantMessages(t, []sim.Message{AppendEntries{Term: 1, Leader: 1}}, out[p], lesson(
 			fmt.Sprintf("what the new leader sent to %v:\n%s", p, describe(log)),
 			"a new leader sends heartbeats to every node at once, before any of them times out and starts another election (§5.2)"))
+	}
+}
+
+// Reference: §5.2 "votes from a majority of the servers in the full
+// cluster". Half is not a majority: in a cluster of 4, two candidates with
+// 2 votes each could both lead the same term.
+func TestCandidateNeedsAMajorityOfTheWholeCluster(t *testing.T) {
+	for _, size := range []int{3, 4, 5, 6} {
+		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
+			majority := size/2 + 1
+			o := newOne(t, 1, size, testCfg)
+			o.elect()
+			o.take()
+			for votes := 2; votes <= majority; votes++ {
+				o.deliver(sim.NodeID(votes), RequestVoteReply{Term: 1, VoteGranted: true})
+				if votes < majority {
+					require.True(t, o.node.Role() == Candidate, lesson(
+						fmt.Sprintf("n1, a candidate in a cluster of %d, has %d votes (its own and %d granted) and is now a %v", size, votes, votes-1, o.node.Role()),
+						fmt.Sprintf("a leader needs votes from a majority of the whole cluster, itself included: more than half of %d, so %d (§5.2). Two sets of %d nodes need not share one, so two leaders could be elected in one term", size, majority, votes)))
+				}
+			}
+			assert.Equal(t, Leader, o.node.Role(), "%d votes of %d make n1 leader", majority, size)
+		})
 	}
 }
 
@@ -190,6 +258,23 @@ func TestGrantingAVoteResetsTheElectionTimer(t *testing.T) {
 	assert.GreaterOrEqual(t, q.at-o.env.now, testCfg.ElectionTimeoutMin, lesson(
 		fmt.Sprintf("n1 granted its vote in term 1 %v before its election timer was due, and the timer still fires %v later", time.Millisecond, q.at-o.env.now),
 		"granting a vote resets the election timer (Figure 2): the candidate voted for needs a full timeout to win, not a rival from its own voters"))
+}
+
+// Reference: Figure 2, rules for followers: the timer is reset by an
+// AppendEntries from the current leader or by granting a vote, nothing
+// else.
+func TestRefusingAVoteKeepsTheElectionTimer(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.deliver(2, RequestVote{Term: 1, Candidate: 2})
+	p, _ := o.timer(electionTimeout{})
+	o.env.now = p.at - time.Millisecond
+	got := sent(o.deliver(3, RequestVote{Term: 1, Candidate: 3}))[3]
+	require.True(t, wantMessages(t, []sim.Message{RequestVoteReply{Term: 1, VoteGranted: false}}, got, "n1 voted for n2 in term 1 and refuses n3"))
+	q, ok := o.timer(electionTimeout{})
+	require.True(t, ok, "n1 has no election timer after refusing a vote")
+	assert.Equal(t, p.at, q.at, lesson(
+		fmt.Sprintf("n1 refused n3 its vote %v before its election timer was due, and the timer moved from %v to %v", time.Millisecond, p.at, q.at),
+		"only a vote granted resets the election timer, never a vote refused (Figure 2): refusals come in split votes, and a voter that waits again after each one stands later, so the split lasts longer"))
 }
 
 // Reference: §5.2 "A server remains in follower state as long as it

@@ -4,6 +4,7 @@ package raft
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,21 +70,32 @@ func TestNewerTermMakesAnyNodeAFollower(t *testing.T) {
 }
 
 // Reference: §5.1 "If a server receives a request with a stale term
-// number, it rejects the request."
+// number, it rejects the request." That holds in every role: a deposed
+// leader's heartbeat is no reason for a candidate to give up its election.
 func TestStaleRequestsAreRefusedWithTheCurrentTerm(t *testing.T) {
-	o := inRole(t, Follower)
-	timer, _ := o.timer(electionTimeout{})
-	got := sent(o.deliver(3, RequestVote{Term: 1, Candidate: 3}))[3]
-	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, lesson(
-		"n1 is in term 2 and n3 asked for a vote in term 1",
-		"a request from an older term is refused, and the reply carries the newer term so that the sender learns it is behind (§5.1)"))
-	got = sent(o.deliver(3, AppendEntries{Term: 1, Leader: 3}))[3]
-	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: false}}, got, lesson(
-		"n1 is in term 2 and got a heartbeat of term 1 from n3",
-		"a deposed leader's heartbeat is refused with the current term, so that it steps down (§5.1)"))
-	assert.Equal(t, sim.NodeID(2), o.node.Leader(), "a stale leader does not replace the current one")
-	now, _ := o.timer(electionTimeout{})
-	assert.Equal(t, timer.at, now.at, "a stale heartbeat does not reset the election timer: it is not from the leader")
+	for _, role := range []Role{Follower, Candidate, Leader} {
+		t.Run(role.String(), func(t *testing.T) {
+			o := inRole(t, role)
+			leader := o.node.Leader()
+			log := o.deliver(3, RequestVote{Term: 1, Candidate: 3})
+			wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, sent(log)[3], lesson(
+				fmt.Sprintf("n1 is a %v in term 2 and n3 asked for a vote in term 1", role),
+				"a request from an older term is refused, and the reply carries the newer term so that the sender learns it is behind (§5.1)"))
+			heartbeat := o.deliver(3, AppendEntries{Term: 1, Leader: 3})
+			wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: false}}, sent(heartbeat)[3], lesson(
+				fmt.Sprintf("n1 is a %v in term 2 and got a heartbeat of term 1 from n3", role),
+				"a deposed leader's heartbeat is refused with the current term, so that it steps down (§5.1)"))
+			log = append(log, heartbeat...)
+			assert.Equal(t, role, o.node.Role(), lesson(
+				fmt.Sprintf("n1, a %v in term 2, got a heartbeat of term 1 from n3 and became a %v", role, o.node.Role()),
+				"a message of an older term changes nothing (§5.1): n3 leads a term the cluster has left. A candidate steps down only for a leader of its own term or a newer one (§5.2); one that follows a deposed leader gives up an election it could win"))
+			assert.Equal(t, leader, o.node.Leader(), "a stale leader does not replace the current one")
+			acted := slices.ContainsFunc(log, func(d did) bool { return d.kind != "send" })
+			assert.False(t, acted, lesson(
+				"n1 answered two requests of an older term and did:\n"+describe(log),
+				"a stale request is answered and changes nothing else: no save, no timer reset, for it comes neither from the leader nor from a candidate n1 votes for (§5.1)"))
+		})
+	}
 }
 
 // Reference: §5.2, a candidate counts the votes of its own election; and
