@@ -221,6 +221,34 @@ func TestClientStopsAtTheDeadline(t *testing.T) {
 	})
 }
 
+func TestClientAttemptsEndAtTheCallersDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var attemptDeadline time.Duration // how long after the start the attempt's context ends
+		start := time.Now()
+		server := newScriptedServer(func(ctx context.Context, _ int, _ ChargeRequest) (Receipt, error) {
+			if d, ok := ctx.Deadline(); ok {
+				attemptDeadline = d.Sub(start)
+			}
+			<-ctx.Done() // the request is lost: no answer ever comes
+			return Receipt{}, ctx.Err()
+		})
+		policy := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: 10 * time.Second}
+		c := NewClient(server, policy, seeds.Rand(t))
+		const deadline = time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+
+		_, err := c.Charge(ctx, alice, 10_00)
+		took := time.Since(start)
+
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "when the caller's deadline ends the payment, the error must wrap ctx.Err()")
+		assert.LessOrEqual(t, took, deadline, lesson(
+			fmt.Sprintf("the caller gave Charge %v; its one attempt was never answered, and Charge returned after %v (the attempt's context ended %v after the start)", deadline, took, attemptDeadline),
+			"make each attempt's context from the caller's, context.WithTimeout(ctx, AttemptTimeout), not from context.Background(): an attempt then ends at its own timeout or at the caller's deadline, whichever comes first. The caller's deadline covers everything done on its behalf"))
+		assert.Len(t, server.arrivals, 1, "no attempt may start after the caller's deadline")
+	})
+}
+
 func TestClientTimesOutEachAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		server := newScriptedServer(func(ctx context.Context, n int, req ChargeRequest) (Receipt, error) {

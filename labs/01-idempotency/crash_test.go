@@ -5,8 +5,10 @@ package idempotency
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,10 +34,11 @@ func TestCrashAtAnyStepThenRetryChargesOnce(t *testing.T) {
 			where := fmt.Sprintf("after store operation %d of %d", k, len(ops))
 			name := fmt.Sprintf("crash_after_op_%d", k)
 			if applied {
-				where = fmt.Sprintf("during store operation %d of %d, after it reached the disk", k+1, len(ops))
+				where = fmt.Sprintf("during store operation %d of %d, after it reached the store", k+1, len(ops))
 				name = fmt.Sprintf("crash_during_op_%d", k+1)
 			}
 			t.Run(name, func(t *testing.T) {
+				heading(t, "the process crashes %s; the client retries on the restarted service", where)
 				durable := fundedStore(t, map[string]int64{alice: 100_00})
 				crashing := &crashingStore{durable: durable, survive: k, appliedLast: applied}
 				_, _ = New(crashing, Config{}).Charge(context.Background(), req) // the process dies in here
@@ -46,8 +49,8 @@ func TestCrashAtAnyStepThenRetryChargesOnce(t *testing.T) {
 
 				got := balanceOf(t, durable, alice)
 				assert.Equal(t, int64(90_00), got, lesson(
-					fmt.Sprintf("the process crashed %s, then the client retried on the restarted service: alice was charged %d times, want once.\nthe crashed attempt made these store operations:\n    %s",
-						where, timesCharged(100_00, got, 10_00), strings.Join(crashing.log(), "\n    ")),
+					fmt.Sprintf("the process crashed %s, then the client retried on the restarted service: alice was charged %d times, want once.\nthe crashed attempt's store operations:%s",
+						where, timesCharged(100_00, got, 10_00), crashing.report()),
 					"the debit and the record of the key must be written in one Commit. Written separately, a crash between them either forgets the key (the retry charges again) or forgets the debit (the retry finds the key and never charges)"))
 				assert.Equal(t, got, receipt.Balance, "the retry's receipt must show the balance after the one charge")
 
@@ -76,4 +79,106 @@ func TestRestartedServiceStillKnowsItsKeys(t *testing.T) {
 
 	_, err = restarted.Charge(context.Background(), ChargeRequest{Key: "k1", Account: alice, Amount: 99_00})
 	assert.ErrorIs(t, err, ErrKeyReused, "a restarted service must still reject a reused key")
+}
+
+// errStoreTimeout is a store operation that failed without a crash: a
+// timeout, a dropped connection. The operation changed nothing, and the
+// next one may well work.
+var errStoreTimeout = errors.New("store operation timed out")
+
+// flakyStore fails one operation, the fail-th it is asked for, with
+// errStoreTimeout and without touching the durable store. Every other
+// operation goes through.
+type flakyStore struct {
+	durable Store
+	fail    int
+
+	mu  sync.Mutex
+	ops []string
+}
+
+func (f *flakyStore) enter(op string) (fails bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, op)
+	return len(f.ops) == f.fail
+}
+
+func (f *flakyStore) Get(key string) ([]byte, bool, error) {
+	if f.enter("Get " + key) {
+		return nil, false, errStoreTimeout
+	}
+	return f.durable.Get(key)
+}
+
+func (f *flakyStore) Scan(prefix string) ([]Entry, error) {
+	if f.enter("Scan " + prefix) {
+		return nil, errStoreTimeout
+	}
+	return f.durable.Scan(prefix)
+}
+
+func (f *flakyStore) Commit(writes ...Write) error {
+	names := make([]string, len(writes))
+	for i, w := range writes {
+		names[i] = w.String()
+	}
+	if f.enter("Commit(" + strings.Join(names, ", ") + ")") {
+		return errStoreTimeout
+	}
+	return f.durable.Commit(writes...)
+}
+
+func (f *flakyStore) log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.ops...)
+}
+
+func TestRetryWhoseLookupFailsDoesNotChargeAgain(t *testing.T) {
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+	// The store operations of a retry with nothing failing, on another
+	// service (a restart, or a second process) than the one that charged.
+	durable := fundedStore(t, map[string]int64{alice: 100_00})
+	_, err := New(durable, Config{}).Charge(context.Background(), req)
+	require.NoError(t, err, describe(req))
+	watch := &flakyStore{durable: durable}
+	_, err = New(watch, Config{}).Charge(context.Background(), req)
+	require.NoError(t, err, "a retry of %s with nothing failing", describe(req))
+	ops := watch.log()
+
+	for k := 1; k <= len(ops); k++ {
+		t.Run(fmt.Sprintf("op_%d_fails", k), func(t *testing.T) {
+			heading(t, "store operation %d of the retry (%s) fails once, with no crash; then the client retries again", k, ops[k-1])
+			durable := fundedStore(t, map[string]int64{alice: 100_00})
+			first, err := New(durable, Config{}).Charge(context.Background(), req)
+			require.NoError(t, err, describe(req))
+
+			flaky := &flakyStore{durable: durable, fail: k}
+			svc := New(flaky, Config{})
+			receipt, err := svc.Charge(context.Background(), req) // operation k fails in here
+			got := balanceOf(t, durable, alice)
+			assert.Equal(t, int64(90_00), got, lesson(
+				fmt.Sprintf("a retry of a payment already charged, whose store operation %d (%s) failed with %q, left alice charged %d times, want once.\nthe retry's store operations: %s",
+					k, ops[k-1], errStoreTimeout, timesCharged(100_00, got, 10_00), strings.Join(flaky.log(), ", ")),
+				"only a store that answers \"not found\" says a key is new. A failed read says nothing: return the error (the client will retry), never go on as if the key had not been seen, or every hiccup of the store charges a payment again"))
+			if err != nil {
+				assert.False(t, permanentError(err), lesson(
+					fmt.Sprintf("a store failure reached the client as %q", err),
+					"a store that failed this once may work on the next attempt; an error the client treats as an answer (ErrInsufficientFunds, ErrKeyReused, ErrInvalidRequest) stops its retries for good"))
+			} else if got == 90_00 {
+				requireSameReceipt(t, first, receipt, "a retry that succeeds despite the failed operation must get the receipt of the first attempt")
+			}
+
+			again, err := svc.Charge(context.Background(), req)
+			require.NoError(t, err, "the client's next retry, with the store working again")
+			requireSameReceipt(t, first, again, "the next retry must get the receipt of the first attempt")
+		})
+	}
+}
+
+// permanentError reports whether err is one of the answers a client must
+// not retry.
+func permanentError(err error) bool {
+	return errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrInsufficientFunds) || errors.Is(err, ErrKeyReused)
 }

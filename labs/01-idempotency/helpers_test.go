@@ -142,6 +142,47 @@ func (c *crashingStore) log() []string {
 	return append([]string(nil), c.ops...)
 }
 
+// report lists the operations of the crashed attempt, each marked with
+// whether it reached the store.
+func (c *crashingStore) report() string {
+	return crashReport(c.log(), c.survive, c.appliedLast, "the process", "the store")
+}
+
+// crashReport numbers the calls a crashed caller (who) made to target and
+// marks each: the first survive went through; call survive+1 is where the
+// crash fell, and reached the target only when appliedLast; any call after
+// it never left the dead process.
+func crashReport(calls []string, survive int, appliedLast bool, who, target string) string {
+	width := 0
+	for _, c := range calls {
+		width = max(width, len(c))
+	}
+	var b strings.Builder
+	for i, c := range calls {
+		n := i + 1
+		mark := "done"
+		switch {
+		case n == survive+1 && appliedLast:
+			mark = fmt.Sprintf("reached %s, but %s died before it heard back   <- the crash", target, who)
+		case n == survive+1:
+			mark = fmt.Sprintf("never reached %s: %s had crashed   <- the crash", target, who)
+		case n > survive+1:
+			mark = fmt.Sprintf("never reached %s", target)
+		}
+		fmt.Fprintf(&b, "\n    %d. %-*s  %s", n, width, c, mark)
+	}
+	return b.String()
+}
+
+// heading logs, first thing in a subtest, the situation it sets up. Output
+// of a subtest is shown only when it fails, and a failing subtest's own
+// "--- FAIL" line comes after its messages; the heading makes the messages
+// that follow it read as that subtest's.
+func heading(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf("== "+format, args...)
+}
+
 // gatedStore makes every store operation pass a lockstep gate, so that
 // concurrent charges interleave at the store in the worst possible way.
 type gatedStore struct {

@@ -59,38 +59,44 @@ func (l *ledger) balance(account string) (cents, writes int64) {
 	return cents, resp.Kvs[0].Version
 }
 
-// turnKV makes one replica's etcd calls take their turn.
-type turnKV struct {
+// hookKV passes each etcd call of one replica through around, which makes
+// the call (do) and may hold it back for its turn, fail it, or run something
+// else before the replica hears the answer.
+type hookKV struct {
 	clientv3.KV
-	turns *lockstep.Turns
-	actor int
+	around func(call string, do func() error) error
 }
 
-func (k turnKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.GetResponse, err error) {
-	k.turns.Do(k.actor, func() { r, err = k.KV.Get(ctx, key, opts...) })
+func (k hookKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.GetResponse, err error) {
+	err = k.around("Get "+key, func() (e error) { r, e = k.KV.Get(ctx, key, opts...); return e })
 	return r, err
 }
 
-func (k turnKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (r *clientv3.PutResponse, err error) {
-	k.turns.Do(k.actor, func() { r, err = k.KV.Put(ctx, key, val, opts...) })
+func (k hookKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (r *clientv3.PutResponse, err error) {
+	err = k.around("Put "+key, func() (e error) { r, e = k.KV.Put(ctx, key, val, opts...); return e })
 	return r, err
 }
 
-func (k turnKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.DeleteResponse, err error) {
-	k.turns.Do(k.actor, func() { r, err = k.KV.Delete(ctx, key, opts...) })
+func (k hookKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.DeleteResponse, err error) {
+	err = k.around("Delete "+key, func() (e error) { r, e = k.KV.Delete(ctx, key, opts...); return e })
 	return r, err
 }
 
-func (k turnKV) Do(ctx context.Context, op clientv3.Op) (r clientv3.OpResponse, err error) {
-	k.turns.Do(k.actor, func() { r, err = k.KV.Do(ctx, op) })
+func (k hookKV) Do(ctx context.Context, op clientv3.Op) (r clientv3.OpResponse, err error) {
+	err = k.around("Do "+string(op.KeyBytes()), func() (e error) { r, e = k.KV.Do(ctx, op); return e })
 	return r, err
 }
 
-func (k turnKV) Txn(ctx context.Context) clientv3.Txn {
-	return &hookTxn{Txn: k.KV.Txn(ctx), around: func(_ string, commit func() error) (err error) {
-		k.turns.Do(k.actor, func() { err = commit() })
+func (k hookKV) Txn(ctx context.Context) clientv3.Txn {
+	return &hookTxn{Txn: k.KV.Txn(ctx), around: k.around}
+}
+
+// inTurn makes a replica's etcd calls take their turn as actor.
+func inTurn(turns *lockstep.Turns, actor int) func(string, func() error) error {
+	return func(_ string, do func() error) (err error) {
+		turns.Do(actor, func() { err = do() })
 		return err
-	}}
+	}
 }
 
 // hookTxn runs a transaction's Commit inside around, which may also fail it.
@@ -154,7 +160,7 @@ func twoReplicas(l *ledger, a, b ChargeRequest) (receipts [2]Receipt, errs [2]er
 		go func() {
 			defer wg.Done()
 			defer turns.Finish(i)
-			r := NewReplica(turnKV{KV: l.cli, turns: turns, actor: i}, l.prefix)
+			r := NewReplica(hookKV{KV: l.cli, around: inTurn(turns, i)}, l.prefix)
 			receipts[i], errs[i] = r.Charge(l.ctx, req)
 		}()
 	}
@@ -228,9 +234,9 @@ func TestKeyReuseAcrossReplicasIsRejected(t *testing.T) {
 
 // crashingKV fails every etcd call after the first survive, as if the
 // replica died there. With appliedLast, call survive+1 reaches etcd but the
-// replica dies before it hears the answer.
+// replica dies before it hears the answer. A replica calls etcd through
+// hookKV{KV: etcd, around: crashing.guard}.
 type crashingKV struct {
-	clientv3.KV
 	survive     int
 	appliedLast bool
 	mu          sync.Mutex
@@ -263,34 +269,16 @@ func (k *crashingKV) guard(call string, do func() error) error {
 	return err
 }
 
-func (k *crashingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.GetResponse, err error) {
-	err = k.guard("Get "+key, func() (e error) { r, e = k.KV.Get(ctx, key, opts...); return e })
-	return r, err
-}
-
-func (k *crashingKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (r *clientv3.PutResponse, err error) {
-	err = k.guard("Put "+key, func() (e error) { r, e = k.KV.Put(ctx, key, val, opts...); return e })
-	return r, err
-}
-
-func (k *crashingKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (r *clientv3.DeleteResponse, err error) {
-	err = k.guard("Delete "+key, func() (e error) { r, e = k.KV.Delete(ctx, key, opts...); return e })
-	return r, err
-}
-
-func (k *crashingKV) Do(ctx context.Context, op clientv3.Op) (r clientv3.OpResponse, err error) {
-	err = k.guard("Do "+string(op.KeyBytes()), func() (e error) { r, e = k.KV.Do(ctx, op); return e })
-	return r, err
-}
-
-func (k *crashingKV) Txn(ctx context.Context) clientv3.Txn {
-	return &hookTxn{Txn: k.KV.Txn(ctx), around: k.guard}
-}
-
 func (k *crashingKV) log() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return append([]string(nil), k.calls...)
+}
+
+// report lists the calls of the crashed replica, each marked with whether it
+// reached etcd.
+func (k *crashingKV) report() string {
+	return crashReport(k.log(), k.survive, k.appliedLast, "replica A", "etcd")
 }
 
 func TestCrashOnOneReplicaThenRetryOnAnotherChargesOnce(t *testing.T) {
@@ -304,9 +292,9 @@ func TestCrashOnOneReplicaThenRetryOnAnotherChargesOnce(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	watch := &crashingKV{KV: cli, survive: 1 << 30}
+	watch := &crashingKV{survive: 1 << 30}
 	fund("/count/")
-	_, err := NewReplica(watch, "/count/").Charge(ctx, req)
+	_, err := NewReplica(hookKV{KV: cli, around: watch.guard}, "/count/").Charge(ctx, req)
 	require.NoError(t, err, "%s with nothing failing", describe(req))
 	calls := watch.log()
 
@@ -319,9 +307,10 @@ func TestCrashOnOneReplicaThenRetryOnAnotherChargesOnce(t *testing.T) {
 				prefix = fmt.Sprintf("/during-%d/", k+1)
 			}
 			t.Run(strings.Trim(prefix, "/"), func(t *testing.T) {
+				heading(t, "replica A crashes %s; the client retries on replica B", where)
 				fund(prefix)
-				crashing := &crashingKV{KV: cli, survive: k, appliedLast: applied}
-				_, _ = NewReplica(crashing, prefix).Charge(ctx, req) // replica A dies in here
+				crashing := &crashingKV{survive: k, appliedLast: applied}
+				_, _ = NewReplica(hookKV{KV: cli, around: crashing.guard}, prefix).Charge(ctx, req) // replica A dies in here
 
 				_, err := NewReplica(cli, prefix).Charge(ctx, req) // the client retries on replica B
 				require.NoError(t, err, "replica A crashed %s; the retry on replica B must succeed", where)
@@ -330,10 +319,119 @@ func TestCrashOnOneReplicaThenRetryOnAnotherChargesOnce(t *testing.T) {
 				got, err := DecodeBalance(resp.Kvs[0].Value)
 				require.NoError(t, err)
 				assert.Equal(t, int64(90_00), got, lesson(
-					fmt.Sprintf("replica A crashed %s and the client retried on replica B: alice was charged %d times, want once.\nreplica A made these etcd calls:\n    %s",
-						where, timesCharged(100_00, got, 10_00), strings.Join(crashing.log(), "\n    ")),
+					fmt.Sprintf("replica A crashed %s and the client retried on replica B: alice was charged %d times, want once.\nreplica A's etcd calls:%s",
+						where, timesCharged(100_00, got, 10_00), crashing.report()),
 					"the new balance and the record of the key must be written in the same transaction; a replica can die between any two calls"))
 			})
 		}
+	}
+}
+
+func TestConcurrentReuseOfOneKeyOnTwoReplicasChargesOnlyOnce(t *testing.T) {
+	l := newLedger(t, map[string]int64{alice: 100_00, bob: 100_00})
+	reqs := [2]ChargeRequest{
+		{Key: "shared", Account: alice, Amount: 30_00},
+		{Key: "shared", Account: bob, Amount: 30_00},
+	}
+
+	_, errs := twoReplicas(l, reqs[0], reqs[1])
+
+	var charged []string
+	reused := 0
+	for i, req := range reqs {
+		if got, _ := l.balance(req.Account); got != 100_00 {
+			charged = append(charged, req.Account)
+		}
+		if errs[i] != nil {
+			require.ErrorIs(t, errs[i], ErrKeyReused, "replica %c: %s failed for another reason", 'A'+i, describe(req))
+			reused++
+		}
+	}
+	assert.Len(t, charged, 1, lesson(
+		fmt.Sprintf("one key reached two replicas at once, for alice on one and for bob on the other, and %d accounts were charged (%s), want exactly one",
+			len(charged), strings.Join(charged, " and ")),
+		"a key stands for one charge whatever the account. Each replica's balance check is about its own account and cannot see the other's charge, so the transaction must also check that the record of the key is still absent: Compare(CreateRevision(record), \"=\", 0)"))
+	assert.Equal(t, 1, reused, lesson(
+		fmt.Sprintf("of two requests with one key for two accounts, %d failed with ErrKeyReused, want one", reused),
+		"whichever replica writes the record first charges; the other must find that record and answer ErrKeyReused"))
+}
+
+// interrupter lets a replica's etcd calls through and, right after call
+// number after has returned and before the replica sees its answer, runs
+// between: something that happens elsewhere at that moment.
+type interrupter struct {
+	after   int
+	between func()
+
+	mu    sync.Mutex
+	calls []string
+}
+
+func (in *interrupter) around(call string, do func() error) error {
+	err := do()
+	in.mu.Lock()
+	in.calls = append(in.calls, call)
+	now := len(in.calls) == in.after
+	in.mu.Unlock()
+	if now {
+		in.between()
+	}
+	return err
+}
+
+// report lists the calls, with a line where between ran.
+func (in *interrupter) report(what string) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var b strings.Builder
+	for i, c := range in.calls {
+		fmt.Fprintf(&b, "\n    %d. %s", i+1, c)
+		if i+1 == in.after {
+			fmt.Fprintf(&b, "\n       <- %s", what)
+		}
+	}
+	return b.String()
+}
+
+func TestDuplicateCommittedByAnotherReplicaMidChargeGetsTheReceipt(t *testing.T) {
+	cluster := etcdtest.Start(t)
+	cli := cluster.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
+	defer cancel()
+	// Alice has exactly the amount: once the payment is charged, nothing is
+	// left, so a replica that sees the balance without the record refuses.
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+	fund := func(prefix string) {
+		_, err := cli.Put(ctx, prefix+BalanceKey(alice), string(EncodeBalance(10_00)))
+		require.NoError(t, err)
+	}
+
+	watch := &interrupter{}
+	fund("/count/")
+	_, err := NewReplica(hookKV{KV: cli, around: watch.around}, "/count/").Charge(ctx, req)
+	require.NoError(t, err, "%s with alice holding 10.00 and nothing else happening", describe(req))
+
+	for k := 1; k < len(watch.calls); k++ {
+		prefix := fmt.Sprintf("/between-%d-and-%d/", k, k+1)
+		t.Run(strings.Trim(prefix, "/"), func(t *testing.T) {
+			heading(t, "replica B charges the same request, start to finish, between replica A's etcd calls %d and %d", k, k+1)
+			fund(prefix)
+			var fromB Receipt
+			var errB error
+			a := &interrupter{after: k, between: func() { fromB, errB = NewReplica(cli, prefix).Charge(ctx, req) }}
+			fromA, errA := NewReplica(hookKV{KV: cli, around: a.around}, prefix).Charge(ctx, req)
+
+			require.NoError(t, errB, "replica B, which ran the request from start to finish on its own")
+			resp, err := cli.Get(ctx, prefix+BalanceKey(alice))
+			require.NoError(t, err)
+			balance, err := DecodeBalance(resp.Kvs[0].Value)
+			require.NoError(t, err)
+			require.NoError(t, errA, lesson(
+				fmt.Sprintf("replica B ran %s to the end (alice now has %s) while replica A was between its etcd calls %d and %d. Replica A then answered the same request with %q: the client tells the user the payment was refused, and the money is gone.\nreplica A's etcd calls:%s",
+					describe(req), money(balance), k, k+1, errA, a.report("replica B charges the payment here")),
+				"decide from one moment of etcd: read the record and the balance together, in one Txn of two Gets. Read apart, a replica can see no record of the key and then a balance that already paid for it; a refusal is an answer the client never retries, so it must be true"))
+			requireSameReceipt(t, fromB, fromA, "both replicas must answer with the one receipt")
+			assert.Equal(t, int64(0), balance, "alice's 10.00, charged once")
+		})
 	}
 }

@@ -61,6 +61,34 @@ func TestKeyIsForgottenWhenRetentionEnds(t *testing.T) {
 	})
 }
 
+func TestRetentionIsMeasuredFromTheChargeNotTheLastRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const retention, every = time.Hour, 10 * time.Minute
+		store := fundedStore(t, map[string]int64{alice: 100_00})
+		svc := New(store, Config{Retention: retention})
+		req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+		first, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, describe(req))
+
+		// A client that keeps retrying the key, every ten minutes.
+		for waited := every; waited < retention; waited += every {
+			time.Sleep(every)
+			again, err := svc.Charge(context.Background(), req)
+			require.NoError(t, err, "the retry %v after the charge", waited)
+			requireSameReceipt(t, first, again, fmt.Sprintf("the retry %v after the charge, within the retention, must get the receipt of the charge", waited))
+		}
+		time.Sleep(every) // one hour after the charge, ten minutes after the last retry
+
+		later, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, "the same request one hour after the charge")
+		assert.False(t, later.Equal(first), lesson(
+			fmt.Sprintf("the key was retried every %v; %v after its charge, with a %v retention, it still got the receipt of that charge",
+				every, retention, retention),
+			"the retention window is measured from the charge (Receipt.ChargedAt), not from the latest request. A window that starts again at every retry never ends for a client that retries forever, and the service keeps that key forever"))
+		assert.Equal(t, int64(80_00), balanceOf(t, store, alice), "the request after the retention is charged as a new payment")
+	})
+}
+
 func TestStoreStaysBoundedUnderSteadyTraffic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const (
