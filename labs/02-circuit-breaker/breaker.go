@@ -13,15 +13,22 @@ package breaker
 // A Breaker is used by many goroutines at once. It reads the clock with
 // time.Now(); the tests run it on a fake clock (testing/synctest), so an
 // hour of traffic takes milliseconds and times are exact.
+//
+// Parts 2 to 4 change the same methods: a window of recent calls (part 2),
+// results that arrive late (part 3), agreement with gobreaker (part 4).
 
 // Breaker is a circuit breaker, safe for use by many goroutines.
 type Breaker struct {
 	cfg Config
 
-	// TODO(part 1): the state, the counts, and when the open state
-	// ends. TODO(part 2): the buckets of the rolling window.
-	// TODO(part 3): the epoch. And something to make it safe for many
-	// goroutines.
+	// TODO(part 1): what the breaker must remember to decide.
+}
+
+// Generation is the ticket Allow hands out with each call, for Record to
+// take back with the call's result. It is how Record knows when the call
+// started. What it holds is yours to decide (parts 2 and 3).
+type Generation struct {
+	// TODO(part 2)
 }
 
 // New returns a closed breaker. It panics if cfg is not valid: a breaker
@@ -39,9 +46,7 @@ func New(cfg Config) *Breaker {
 // ErrTooManyProbes for more. A call it allows counts as a request; its
 // result comes back through Record, with the Generation Allow returned.
 func (b *Breaker) Allow() (Generation, error) {
-	// TODO(part 1): in the open state, once Timeout has passed since the
-	// breaker opened (strictly after: at exactly Timeout it is still
-	// open), move to half-open and let up to MaxProbes calls through.
+	// TODO(part 1): decide, and count what you allow.
 	return Generation{}, notImplemented("Breaker.Allow in breaker.go")
 }
 
@@ -51,10 +56,6 @@ func (b *Breaker) Allow() (Generation, error) {
 // MaxProbes successes in a row close it.
 func (b *Breaker) Record(g Generation, err error) {
 	// TODO(part 1): count the result and change state when the rules say.
-	// TODO(part 2): count it in the bucket its call started in, unless
-	// that bucket has left the window.
-	// TODO(part 3): a result of a call that started before the last state
-	// change (or fixed-window reset) does not count at all.
 }
 
 // State returns the breaker's state now (an open breaker whose Timeout has

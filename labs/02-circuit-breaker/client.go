@@ -24,8 +24,7 @@ type Client struct {
 	fallback Fallback
 	rnd      *rand.Rand
 
-	// TODO(part 5): anything else you need. Note that a *rand.Rand is not
-	// safe for concurrent use.
+	// TODO(part 5): anything else you need.
 }
 
 // NewClient returns a client that calls dep through b. fallback may be
@@ -39,30 +38,18 @@ func NewClient(dep Dependency, b *Breaker, policy RetryPolicy, fallback Fallback
 	return &Client{dep: dep, breaker: b, policy: policy.withDefaults(), fallback: fallback, rnd: rnd}
 }
 
-// Call asks the dependency about req, at most policy.MaxAttempts times.
+// Call asks the dependency about req, at most policy.MaxAttempts times,
+// each attempt through the breaker. It answers with the dependency's
+// answer or, when the dependency cannot give one, the fallback's (the
+// cause says why). When the caller's ctx ends, Call returns at once with an
+// error that wraps ctx.Err().
 //
-//   - Each attempt first asks the breaker (Allow). If it says no (ErrOpen,
-//     ErrTooManyProbes), Call does not call the dependency and does not
-//     wait: it returns the fallback's answer at once, with Allow's error
-//     as the cause.
-//   - Each attempt gets at most policy.AttemptTimeout, and its result goes
-//     back to the breaker (Record) with the Generation Allow returned. A
-//     timed-out attempt is a failure.
-//   - If the caller's ctx ended during the attempt, its error says nothing
-//     about the dependency: do not count it as a failure while the breaker
-//     is closed. But a half-open breaker waits for the result of every
-//     probe it let through: leave it waiting and it lets nothing through
-//     ever again. There, record it as a failure: the cautious verdict.
-//   - A failed attempt is retried after a wait drawn uniformly from
-//     [0, min(MaxDelay, BaseDelay * 2^n)) before retry n+1 (n from 0):
-//     exponential backoff with "full jitter".
-//   - When every attempt has failed, Call returns the fallback's answer,
-//     with the last attempt's error as the cause.
-//   - When ctx ends, Call returns at once with an error that wraps
-//     ctx.Err(), not the fallback: the caller has stopped listening. It
-//     starts no attempt after that.
+// What must hold, and what the tests measure: callers get an answer at once
+// while the breaker is open; a dependency that is down sees only a bounded
+// number of calls; traffic resumes once it is back; no attempt runs longer
+// than policy.AttemptTimeout; the retries of many clients that failed
+// together spread out; Call never outlives the caller's deadline.
 func (c *Client) Call(ctx context.Context, req string) (string, error) {
-	// TODO(part 5): the loop. Wait with a timer and a select on
-	// ctx.Done(), not time.Sleep, so that a deadline cuts a wait short.
+	// TODO(part 5)
 	return "", notImplemented("Client.Call in client.go")
 }

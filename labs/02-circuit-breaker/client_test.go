@@ -245,6 +245,11 @@ func TestClientUsesTheFallbackWhenAttemptsRunOut(t *testing.T) {
 		requireWritten(t, r)
 
 		require.Equal(t, 4, dep.len(), "MaxAttempts is 4 and every attempt failed: the dependency must see 4 calls")
+		calls := dep.arrivals()
+		lastAt := calls[len(calls)-1].at.Sub(r.start)
+		assert.Equal(t, lastAt, r.took, clientLesson(
+			fmt.Sprintf("the 4th and last attempt failed at once, %v after Call started, and Call returned only %v after it started", lastAt, r.took),
+			"after the last attempt there is no retry to wait for: answer with the fallback at once"))
 		assert.Equal(t, fallbackAnswer(r.req), r.answer, clientLesson(
 			fmt.Sprintf("all 4 attempts failed, and Call returned %s", r),
 			"when the attempts run out, the answer is the fallback's: a cached value or a default is worth more to most callers than an error"))

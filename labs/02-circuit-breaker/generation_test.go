@@ -6,7 +6,9 @@ package breaker
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -66,6 +68,9 @@ func TestLateResultsAfterAFixedWindowResetDoNotCount(t *testing.T) {
 		}
 		wantState(t, b, Closed, "3 calls of the first window failed after it was reset",
 			"a fixed window's reset starts a new generation, as a state change does: results of calls from the old window do not count in the new one")
+		assert.Equal(t, Counts{}, b.Counts(), lesson(
+			"3 calls of the first window failed just after it ended, with no other call in between, and the new window counts them",
+			"apply the passing of time before comparing a result's Generation: the first result after a window ends must already see the new one"))
 	})
 }
 
@@ -97,8 +102,61 @@ func TestHalfOpenLetsMaxProbesThroughUnderConcurrency(t *testing.T) {
 	})
 }
 
+// TestHalfOpenProbesAreCheckedAndCountedInOneStep releases a few callers
+// at once, through a spinning barrier, on many half-open breakers in turn.
+// Between a check and its count there are only a few instructions, so one
+// round rarely catches a breaker that lets go of its lock there; tens of
+// thousands of rounds catch it every run (on a machine with two or more
+// CPUs, where callers really run at the same time).
+func TestHalfOpenProbesAreCheckedAndCountedInOneStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, MaxProbes: 1}
+		const rounds = 30000
+		callers := min(max(runtime.GOMAXPROCS(0), 2), 4)
+		type round struct {
+			b                *Breaker
+			arrived, allowed atomic.Int32
+		}
+		rs := make([]round, rounds)
+		for i := range rs {
+			rs[i].b = New(cfg)
+			fail(t, rs[i].b, 1)
+		}
+		time.Sleep(cfg.Timeout + time.Nanosecond) // every breaker is due to half-open
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				for i := range rs {
+					r := &rs[i]
+					r.arrived.Add(1)
+					for spins := 0; r.arrived.Load() < int32(callers); spins++ {
+						if spins > 1000 {
+							runtime.Gosched() // more callers than CPUs
+						}
+					}
+					if _, err := r.b.Allow(); err == nil {
+						r.allowed.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		over, most := 0, int32(0)
+		for i := range rs {
+			if n := rs[i].allowed.Load(); n > int32(cfg.MaxProbes) {
+				over, most = over+1, max(most, n)
+			}
+		}
+		assert.Zero(t, over, lesson(
+			fmt.Sprintf("%d callers released together on each of %d half-open breakers with MaxProbes 1: %d breakers let more than one through (up to %d)",
+				callers, rounds, over, most),
+			"checking the limit (fewer than MaxProbes so far) and counting the probe (one more) are one step, under one lock held across both: let go of the lock in between, and callers that arrive together all pass the check before any of them is counted"))
+	})
+}
+
 // TestManyCallersThroughOutagesAndRecoveries runs hundreds of goroutines
-// through outages of a dependency, with the race detector watching.
+// through outages of a dependency, and a dashboard reading State and Counts,
+// with the race detector watching.
 func TestManyCallersThroughOutagesAndRecoveries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{FailureRatio: 0.5, MinRequests: 20, Window: 10 * time.Second, Buckets: 10, Timeout: 5 * time.Second, MaxProbes: 2}
@@ -111,6 +169,12 @@ func TestManyCallersThroughOutagesAndRecoveries(t *testing.T) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		rejectedWhileUp, allowedWhileDown := 0, 0
+		wg.Go(func() { // a dashboard: State and Counts are read while callers call
+			for range 3000 {
+				time.Sleep(100 * time.Millisecond)
+				_, _ = b.State(), b.Counts()
+			}
+		})
 		for i := range callers {
 			wg.Add(1)
 			go func() {

@@ -82,6 +82,30 @@ func TestRollingWindowForgetsOneBucketAtATime(t *testing.T) {
 	})
 }
 
+func TestRollingWindowStartsEmptyAfterAStateChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second, Buckets: 5, Timeout: 5 * time.Second} // 5 buckets of 2s
+		b := New(cfg)
+		succeed(t, b, 2)
+		time.Sleep(2 * time.Second)
+		fail(t, b, 2) // 2 of 4 fail: the breaker opens
+		require.Equal(t, Open, b.State(), "2 failures in 4 calls with FailureRatio 0.5 and MinRequests 4")
+		time.Sleep(cfg.Timeout + time.Second)
+		succeed(t, b, 1) // the probe closes the breaker
+		require.Equal(t, Closed, b.State())
+		succeed(t, b, 3)
+		for range 6 { // walk the new window through every bucket
+			time.Sleep(2 * time.Second)
+			got := b.Counts()
+			if !assert.LessOrEqual(t, got.Requests, uint32(3), lesson(
+				fmt.Sprintf("the breaker closed, took 3 calls, and as its window rolled on it counts %+v", got),
+				"every state change starts the window empty, buckets and all: a bucket kept from before is later taken out of totals that never held it")) {
+				return
+			}
+		}
+	})
+}
+
 func TestResultCountsInTheBucketItsCallStartedIn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(halfFail) // 5 buckets of 2s

@@ -230,3 +230,10 @@ func (b *Breaker) clearCounts() {
 		b.buckets[i] = Counts{}
 	}
 }
+
+// Generation is the ticket Allow hands out with each call, for Record to
+// take back with the call's result: when the call started.
+type Generation struct {
+	Epoch  uint64 // the breaker's cycle: bumped by every state change and fixed-window reset
+	Bucket uint64 // the bucket of the rolling window the call started in
+}
