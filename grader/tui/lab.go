@@ -260,7 +260,7 @@ func (l *labModel) hintBox(h *grade.Hint) string {
 	st := l.c.st
 	more := fmt.Sprintf("h again for the next hint (%d more)", len(h.Part.Hints)-h.Number)
 	if h.Last {
-		more = "That was the last hint. The guide's \"Common mistakes\" section is next: g"
+		more = "That was the last hint. Next, read the failing test: its name and message say what it checks"
 	}
 	text := fmt.Sprintf("%s\n\n%s\n\n%s",
 		st.title.Render(fmt.Sprintf("Hint %d of %d · part %d, %s", h.Number, len(h.Part.Hints), h.Part.Number, h.Part.Title)),

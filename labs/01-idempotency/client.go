@@ -23,8 +23,7 @@ type Client struct {
 	policy RetryPolicy
 	rnd    *rand.Rand
 
-	// TODO(part 5): anything else you need. Note that a *rand.Rand is not
-	// safe for concurrent use.
+	// TODO(part 5): anything else you need.
 }
 
 // NewClient returns a client that charges through server. rnd is the source
@@ -40,16 +39,17 @@ func NewClient(server Charger, policy RetryPolicy, rnd *rand.Rand) *Client {
 // Charge debits amount from account, once, retrying as needed.
 //
 //   - Every attempt of one Charge carries the same key, made with NewKey.
-//   - Each attempt gets at most policy.AttemptTimeout.
+//   - An attempt with no answer after policy.AttemptTimeout is given up.
 //   - A permanent error (ErrInvalidRequest, ErrInsufficientFunds,
 //     ErrKeyReused) is returned at once: retrying cannot change it.
 //   - Any other error is retried after a wait drawn uniformly from
 //     [0, min(MaxDelay, BaseDelay * 2^n)) before retry n+1 (n from 0):
 //     exponential backoff with "full jitter".
-//   - When ctx ends, Charge returns at once with an error that wraps
-//     ctx.Err(), and starts no further attempt.
+//   - When ctx ends, during a wait or during an attempt, Charge returns at
+//     once with an error that wraps ctx.Err(), and starts no further
+//     attempt.
 func (c *Client) Charge(ctx context.Context, account string, amount int64) (Receipt, error) {
-	// TODO(part 5): the retry loop. Wait with a timer and a select on
-	// ctx.Done(), not time.Sleep, so that a deadline cuts a wait short.
+	// TODO(part 5): the retry loop: attempt, decide, wait, attempt again,
+	// until a receipt, a permanent error, or the end of ctx.
 	return Receipt{}, notImplemented("Client.Charge in client.go")
 }

@@ -9,23 +9,29 @@ package idempotency
 // several replicas behind a load balancer, and a client's retry may reach a
 // different replica than the first attempt did. A lock in one process
 // cannot stop another process: the replicas share their state (balances
-// and keys) in etcd, and etcd's transactions make check-and-write one step
-// for all of them.
+// and keys) in etcd, whose transactions compare and write several keys in
+// one atomic step.
 //
 // Layout in etcd, under the replica's prefix:
 //
 //	prefix + BalanceKey(account)   the balance, EncodeBalance'd
 //	prefix + (your choice)         your records of keys
 //
-// The etcd calls you need (go.etcd.io/etcd/client/v3, imported as clientv3):
+// The etcd calls (go.etcd.io/etcd/client/v3, imported as clientv3):
 //
-//	resp, err := kv.Get(ctx, key)                  // resp.Kvs[0].Value, .ModRevision
+//	resp, err := kv.Get(ctx, key)        // resp.Kvs: none if key is absent; Kvs[0].Value, .ModRevision
 //	resp, err := kv.Txn(ctx).
-//	    If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0),       // k does not exist
-//	        clientv3.Compare(clientv3.ModRevision(b), "=", rev)).      // b unchanged since read
-//	    Then(clientv3.OpPut(b, v1), clientv3.OpPut(k, v2)).
-//	    Else(clientv3.OpGet(k)).
-//	    Commit()                                     // resp.Succeeded says which branch ran
+//	    If(cmp...).                       // all must hold for Then to run; no If: Then runs
+//	    Then(op...).                      // clientv3.OpGet(k), clientv3.OpPut(k, v), ...
+//	    Else(op...).                      // runs when a comparison fails
+//	    Commit()                          // atomic; resp.Succeeded says which branch ran
+//	resp.Responses[i].GetResponseRange().Kvs   // what the i-th OpGet of that branch read
+//
+// The comparisons a Txn can make, each on one key k:
+//
+//	clientv3.Compare(clientv3.CreateRevision(k), "=", 0)    // k does not exist
+//	clientv3.Compare(clientv3.ModRevision(k), "=", rev)     // k last written at revision rev (0: absent)
+//	clientv3.Compare(clientv3.Value(k), "=", "v")           // k holds "v"
 
 import (
 	"context"
@@ -49,10 +55,9 @@ func NewReplica(kv clientv3.KV, prefix string) *Replica {
 // etcd: once per key across all replicas, even when duplicates reach two
 // replicas at the same moment, and even when a replica dies halfway.
 func (r *Replica) Charge(ctx context.Context, req ChargeRequest) (Receipt, error) {
-	// TODO(part 6): read what you need, then write the new balance and the
-	// record of the key in one transaction that only succeeds if nobody
-	// recorded the key and nobody changed the balance since you read them.
-	// If it fails, find out why: the key is there (answer from it) or the
-	// balance moved (read again and retry).
+	// TODO(part 6): the outcomes of Service.Charge, decided from etcd. Any
+	// other replica may be reading and writing the same keys between any
+	// two of your calls, or may have died halfway through the same
+	// request.
 	return Receipt{}, notImplemented("Replica.Charge in replica.go")
 }

@@ -69,23 +69,24 @@ func New(store Store, cfg Config) *Service {
 //   - A key seen before with a different account or amount fails with
 //     ErrKeyReused and changes nothing.
 func (s *Service) Charge(ctx context.Context, req ChargeRequest) (Receipt, error) {
-	// TODO(part 1): look the key up in the store; if it is new, read the
-	// balance, debit it, and store the new balance and the receipt. The
-	// receipt must come back from the store exactly as it went in, so pick
-	// an encoding (encoding/json does it) and a key prefix for your records
-	// that is not BalancePrefix.
+	// TODO(part 1): the outcomes above, decided by what the store holds for
+	// req.Key. A retry's receipt must come back from the store
+	// exactly as the first attempt's went in, so pick an encoding
+	// (encoding/json does it) and a key prefix for your records that is not
+	// BalancePrefix.
 	//
 	// TODO(part 2): many goroutines may call Charge at once, some with the
 	// same key, some for the same account. Only one of them may charge; the
 	// duplicates wait for it and get its receipt. Charges for different
 	// accounts must not wait for each other.
 	//
-	// TODO(part 3): the process can crash between any two store operations.
-	// Make sure no crash point can leave the debit without the record of the
-	// key, or the record without the debit.
+	// TODO(part 3): the process can crash after or during any store
+	// operation, and an operation can fail once without a crash. Whatever
+	// happened, when the client retries on New over the same store, the
+	// payment is charged exactly once and the retry gets its receipt.
 	//
 	// TODO(part 4): a key is remembered for s.retention after its charge,
-	// then forgotten: a retry after that is a new charge. Delete expired
-	// records as you go, so the store does not grow without bound.
+	// then forgotten: a request after that is a new charge. The store and
+	// the service's memory must stay bounded however many keys go by.
 	return Receipt{}, notImplemented("Service.Charge in service.go")
 }

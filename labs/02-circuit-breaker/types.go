@@ -16,7 +16,8 @@
 //	Part 5  a resilient client: breaker, retries, fallback (client.go)
 //
 // This file holds what you build on: the states, the configuration, the
-// counts, the errors. Generation is in breaker.go: its shape is yours. Run `grader test 02` (or `go test .`) after each part.
+// counts, the errors. Generation is in breaker.go: its shape is yours.
+// Run `grader test 02` (or `go test .`) after each part.
 package breaker
 
 import (
