@@ -5,6 +5,7 @@ package raft
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +208,23 @@ func at(d time.Duration) string { return strings.TrimSpace(sim.FormatTime(d)) }
 func sweep(t *testing.T, check func(t *testing.T, seed uint64)) {
 	t.Helper()
 	seeds.Sweep(t, sweepSeeds, check)
+}
+
+// scheduleOneWayCuts cuts links one way, at times and between nodes drawn
+// from seed: about every every until until, the link from one node to
+// another stops carrying messages while the other way still works (a
+// firewall rule, a full send queue), until the network heals up to a
+// second later. Between times, n2 may hear n1 while n1 does not hear n2.
+func (c *cluster) scheduleOneWayCuts(seed uint64, every, until time.Duration) {
+	r := rand.New(rand.NewPCG(seed, 0xc075))
+	size := len(c.IDs())
+	for at := every / 2; at < until; at += every/2 + time.Duration(r.Int64N(int64(every))) {
+		from := sim.NodeID(1 + r.IntN(size))
+		to := sim.NodeID(1 + r.IntN(size-1))
+		if to >= from {
+			to++
+		}
+		c.At(at, fmt.Sprintf("cut %v → %v", from, to), func() { c.Cut(from, to) })
+		c.At(at+time.Duration(r.Int64N(int64(time.Second))), "heal", c.Heal)
+	}
 }

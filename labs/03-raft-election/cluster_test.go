@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/distlings/distlings/labs/internal/seeds"
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
@@ -72,6 +73,33 @@ func TestAtMostOneLeaderPerTerm(t *testing.T) {
 	})
 }
 
+// Reference: §5.2 Election Safety, in clusters of 3, 4 and 6 nodes. In a
+// cluster of 3 a single vote decides; in an even cluster half is not a
+// majority (2 of 4, 3 of 6). On top of loss, crashes and partitions, links
+// are cut one way: a node may hear another that does not hear it.
+func TestAtMostOneLeaderPerTermInClustersOfThreeFourAndSix(t *testing.T) {
+	for _, size := range []int{3, 4, 6} {
+		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
+			seeds.Sweep(t, sweepSeeds/4, func(t *testing.T, seed uint64) {
+				c := newCluster(t, size, seed, faulty, testCfg)
+				c.ScheduleFaults(sim.Faults{Every: time.Second, MinDown: 200 * time.Millisecond, MaxDown: time.Second,
+					Crashes: true, Partitions: true})
+				c.scheduleOneWayCuts(seed, 500*time.Millisecond, 10*time.Second)
+				c.At(5*time.Second, "crash the leader, if there is one", func() {
+					if id, ok := c.leader(); ok {
+						c.Crash(id)
+						c.At(c.Now()+500*time.Millisecond, fmt.Sprintf("restart %v", id), func() { c.Restart(id) })
+					}
+				})
+				c.Run(10 * time.Second)
+				require.GreaterOrEqual(t, len(c.elected), 2, lesson(
+					fmt.Sprintf("in 10s of faults a cluster of %d elected only %d leader(s): %s", size, len(c.elected), c.roles()),
+					"the cluster must keep electing leaders as faults come and go, or this test proves nothing"))
+			})
+		})
+	}
+}
+
 // Reference: Figure 2, persistent state. Nodes crash often, in the middle
 // of elections; a vote given before a crash binds the node after it.
 func TestVotesBindAcrossCrashes(t *testing.T) {
@@ -89,7 +117,7 @@ func TestVotesBindAcrossCrashes(t *testing.T) {
 // Reference: §5.1, a leader that learns of a newer term steps down.
 func TestDeposedLeaderStepsDownWhenThePartitionHeals(t *testing.T) {
 	sweep(t, func(t *testing.T, seed uint64) {
-		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
+		c := newCluster(t, 5, seed, faulty, testCfg)
 		old := c.awaitLeader(2 * time.Second)
 		var rest []sim.NodeID
 		for _, id := range c.IDs() {

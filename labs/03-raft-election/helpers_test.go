@@ -74,6 +74,9 @@ type fakeEnv struct {
 	// crashOnSend crashes the node the moment it sends a message: from
 	// then on nothing it does reaches the network or the storage.
 	crashOnSend, down bool
+	// crashAfterWrites, if above zero, crashes the node the moment its
+	// crashAfterWrites-th write is on disk, before whatever comes next.
+	crashAfterWrites, writes int
 }
 
 type fakeStorage struct {
@@ -93,6 +96,12 @@ func (s *fakeStorage) Put(key string, value []byte) {
 	s.data[key] = append([]byte(nil), value...)
 	if key == hardStateKey {
 		s.env.log = append(s.env.log, did{kind: "save", hs: LoadHardState(s)})
+	}
+	if s.env.crashAfterWrites > 0 {
+		s.env.writes++
+		if s.env.writes == s.env.crashAfterWrites {
+			s.env.down = true
+		}
 	}
 }
 
@@ -265,6 +274,24 @@ func (o *one) deliverThenCrash(from sim.NodeID, msg sim.Message) []did {
 	return log
 }
 
+// crashAfterWrite runs act and crashes the node the moment its k-th write
+// is on disk, before anything it does next (the send that follows a save,
+// or another save): a machine that loses power between two steps. Then the
+// node restarts on its storage. It returns what the node did before the
+// crash, and false if act made fewer than k writes (then nothing crashed).
+func (o *one) crashAfterWrite(k int, act func()) ([]did, bool) {
+	o.t.Helper()
+	o.env.crashAfterWrites, o.env.writes = k, 0
+	act()
+	crashed := o.env.down
+	o.env.crashAfterWrites, o.env.writes, o.env.down = 0, 0, false
+	log := o.take()
+	if crashed {
+		o.boot()
+	}
+	return log, crashed
+}
+
 // advance moves the clock forward without firing anything.
 func (o *one) advance(d time.Duration) { o.env.now += d }
 
@@ -290,4 +317,24 @@ func (o *one) makeLeader() {
 		fmt.Sprintf("%v asked for votes in term %d and %d of its %d peers granted them, a majority with its own; it is %v", o.env.id, o.node.Term(), o.env.size/2, o.env.size-1, o.node.Role()),
 		"a candidate that receives votes from a majority of the cluster becomes leader (§5.2)"))
 	o.take()
+}
+
+// inRole returns node 1 of 5 in the given role, in term 2.
+func inRole(t *testing.T, role Role) *one {
+	t.Helper()
+	o := newOne(t, 1, 5, testCfg)
+	switch role {
+	case Follower:
+		o.deliver(2, AppendEntries{Term: 2, Leader: 2})
+	case Candidate:
+		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
+		o.elect()
+	case Leader:
+		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
+		o.makeLeader()
+	}
+	require.Equal(t, role, o.node.Role(), "setting up a %v", role)
+	require.Equal(t, 2, int(o.node.Term()), "setting up: n1 in term 2")
+	o.take()
+	return o
 }

@@ -79,11 +79,13 @@ func TestMinorityNeverElectsALeader(t *testing.T) {
 }
 
 // Reference: §5.2, randomized timeouts resolve split votes. Six nodes with
-// a narrow timeout range: elections often split three to three.
+// a narrow timeout range: elections often split three to three, while the
+// network loses, duplicates and reorders messages.
 func TestSplitVotesResolve(t *testing.T) {
 	cfg := Config{ElectionTimeoutMin: 150 * time.Millisecond, ElectionTimeoutMax: 165 * time.Millisecond, HeartbeatInterval: 50 * time.Millisecond}
 	sweep(t, func(t *testing.T, seed uint64) {
-		c := newCluster(t, 6, seed, sim.Network{MinLatency: 5 * time.Millisecond, MaxLatency: 15 * time.Millisecond}, cfg)
+		c := newCluster(t, 6, seed, sim.Network{MinLatency: 5 * time.Millisecond, MaxLatency: 15 * time.Millisecond,
+			Loss: 0.05, Duplicate: 0.05, Reorder: 0.02}, cfg)
 		c.RunUntil("a leader, through split votes", 5*time.Second, func() bool {
 			_, ok := c.leader()
 			return ok

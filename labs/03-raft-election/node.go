@@ -17,9 +17,11 @@ package raft
 //
 //	Part 1  timeouts and voting: a randomized election timer, candidates,
 //	        one vote per term saved before replying, a majority makes a
-//	        leader, heartbeats keep it
-//	Part 2  terms: a newer term makes any node a follower; stale messages
-//	        are refused; stale votes are not counted
+//	        leader, heartbeats keep it, a candidate follows the leader of
+//	        its term
+//	Part 2  terms: a newer term makes any node a follower, replies
+//	        included, and a deposed leader stops its heartbeats; stale
+//	        messages are refused; stale votes are not counted
 //	Part 3  liveness: a candidate whose election times out tries again
 //	Part 4  pre-vote (stretch): ask before raising the term
 //
@@ -89,10 +91,12 @@ func (n *Node) Start(env sim.Env) {
 func (n *Node) HandleMessage(from sim.NodeID, msg sim.Message) {
 	// The rules every role shares come first, in one place (§5.1).
 	// termOf(msg) gives the message's term.
-	// TODO(part 1): a message with a newer term than the node's makes it
-	// a follower of that term (becomeFollower).
-	// TODO(part 2): a request with an older term is refused, and the
-	// reply carries this node's term; an older reply is dropped.
+	// TODO(part 1): a request (RequestVote, AppendEntries) with a newer
+	// term than the node's makes it a follower of that term
+	// (becomeFollower).
+	// TODO(part 2): the same for replies, in every role. A request with
+	// an older term is refused, and the reply carries this node's term;
+	// an older reply is dropped.
 
 	switch n.role {
 	case Follower:
@@ -114,9 +118,8 @@ func (n *Node) stepFollower(from sim.NodeID, msg sim.Message) {
 // stepCandidate handles a message while campaigning.
 func (n *Node) stepCandidate(from sim.NodeID, msg sim.Message) {
 	// TODO(part 1): count the votes granted; a majority of the cluster,
-	// this node included, makes it leader.
-	// TODO(part 2): a heartbeat from a leader of the same term means the
-	// election is lost: become a follower.
+	// this node included, makes it leader. A heartbeat from a leader of
+	// the same term means the election is lost: become its follower.
 }
 
 // stepLeader handles a message in the leader role.
@@ -139,7 +142,10 @@ func (n *Node) HandleTimer(t sim.Timer) {
 // becomeFollower makes the node a follower of term (saving the new term,
 // with no vote, if it is newer), following leader if known.
 func (n *Node) becomeFollower(term uint64, leader sim.NodeID) {
-	// TODO(part 1): and a follower sends no heartbeats (part 2).
+	// TODO(part 1): save a newer term with no vote, take the follower
+	// role and the leader, and set the election timer.
+	// TODO(part 2): a leader that becomes a follower sends no more
+	// heartbeats.
 }
 
 // becomeCandidate starts an election in a new term: vote for yourself,

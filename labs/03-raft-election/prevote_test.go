@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/distlings/distlings/labs/internal/seeds"
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
@@ -139,6 +140,91 @@ func TestRejoiningNodeDoesNotDisruptTheCluster(t *testing.T) {
 					fmt.Sprintf("in a cluster of %d, %v led term %d; %v was cut off for 5s and rejoined; now %v leads term %d", size, leader, term, loner, now, c.node(now).Term()),
 					"a node that cannot win must not raise its term: with pre-vote it learns it cannot win while cut off, so it comes back in the old term and follows the leader (§9.6)"))
 				assert.Equal(t, leader, c.node(loner).Leader(), "the loner follows the leader again")
+			})
+		})
+	}
+}
+
+// Reference: thesis §9.6: a pre-vote asks "would you vote for me in the
+// next term?", and only a term above the voter's own can be one it has not
+// voted in yet.
+func TestPreVoteIsRefusedForATermNotAboveTheVoters(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 5, Leader: 2})
+	o.advance(testCfg.ElectionTimeoutMax) // the leader has not been heard for a while
+	for _, term := range []uint64{4, 5} {
+		got := sent(o.deliver(3, RequestVote{Term: term, Candidate: 3, PreVote: true}))[3]
+		wantMessages(t, []sim.Message{RequestVoteReply{Term: 5, VoteGranted: false, PreVote: true}}, got, lesson(
+			fmt.Sprintf("n1, in term 5 and with no leader heard for %v, was asked by n3 for a pre-vote for term %d", testCfg.ElectionTimeoutMax, term),
+			"a pre-vote is granted only for a term above the voter's own (§9.6), and a refusal carries the voter's term. Term 5 has begun here, and its vote may be taken: a pre-candidate let through into it splits the votes of an election already under way"))
+	}
+	got := sent(o.deliver(3, RequestVote{Term: 6, Candidate: 3, PreVote: true}))[3]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 6, VoteGranted: true, PreVote: true}}, got,
+		"a pre-vote for term 6, above n1's own, with no leader heard: granted, with the term asked for")
+}
+
+// Reference: thesis §9.6: pre-votes and votes are answers to different
+// questions. Once a pre-candidate has its majority and stands, the
+// pre-votes still on the way are not votes of the election.
+func TestCandidateCountsNoPreVotes(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.elect()
+	o.take()
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	require.Equal(t, Candidate, o.node.Role(), "3 of 5 pre-votes: n1 stands in term 1")
+	o.deliver(4, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	o.deliver(5, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	assert.Equal(t, Candidate, o.node.Role(), lesson(
+		"n1 stood in term 1 after 3 of 5 pre-votes, then two late pre-votes for term 1 came in, from n4 and n5, and n1 is now a leader without a single real vote",
+		"a pre-vote is not a vote: only RequestVote answers to the election count towards it (§9.6). n4 and n5 may still give their real votes of term 1 to another candidate, and that one would lead term 1 too"))
+}
+
+// Reference: thesis §9.6 and §4.2.3. A follower that cannot hear the
+// leader, while the leader and everyone else hear it, times out again and
+// again; with pre-vote it never wins a pre-vote, so the leader keeps its
+// term. Three nodes as well as five.
+func TestPreVoteKeepsALeaderThatOneFollowerCannotHear(t *testing.T) {
+	for _, size := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
+			seeds.Sweep(t, sweepSeeds/4, func(t *testing.T, seed uint64) {
+				c := newCluster(t, size, seed, sim.Network{}, preVoteCfg)
+				leader := c.awaitLeader(3 * time.Second)
+				term := c.node(leader).Term()
+				deaf := leader%sim.NodeID(size) + 1
+				c.Cut(leader, deaf)
+				c.Run(5 * time.Second)
+				now, ok := c.leader()
+				require.True(t, ok, "no leader after 5s of the one-way cut: %s", c.roles())
+				assert.True(t, now == leader && c.node(now).Term() == term, lesson(
+					fmt.Sprintf("in a cluster of %d, %v led term %d; for 5s %v could not hear it, while %v heard %v; now %v leads term %d", size, leader, term, deaf, leader, deaf, now, c.node(now).Term()),
+					"a pre-vote is refused by every node that hears the leader, and by the leader itself (§9.6): the one node that cannot hear it never gets a majority, never raises its term, and deposes nobody"))
+			})
+		})
+	}
+}
+
+// Reference: thesis §9.6: pre-vote changes when elections start, never
+// what makes them safe. Under loss, crashes, partitions and one-way cuts:
+// at most one leader per term and one vote per node per term; once the
+// faults end, a leader; and when that leader crashes, a new one soon.
+func TestPreVoteStaysSafeAndLiveUnderFaults(t *testing.T) {
+	const bound = 2 * time.Second
+	for _, size := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
+			seeds.Sweep(t, sweepSeeds/4, func(t *testing.T, seed uint64) {
+				c := newCluster(t, size, seed, faulty, preVoteCfg)
+				c.ScheduleFaults(sim.Faults{Every: time.Second, MinDown: 200 * time.Millisecond, MaxDown: time.Second,
+					Crashes: true, Partitions: true, Until: 8 * time.Second})
+				c.scheduleOneWayCuts(seed, 500*time.Millisecond, 8*time.Second)
+				c.Run(10 * time.Second)
+				c.Heal()
+				old := c.awaitLeader(3 * time.Second)
+				c.Crash(old)
+				c.RunUntil(fmt.Sprintf("a new leader within %v of the leader's crash, with pre-vote", bound), bound, func() bool {
+					id, ok := c.leader()
+					return ok && id != old
+				})
 			})
 		})
 	}

@@ -153,6 +153,42 @@ func TestNewerTermIsSavedBeforeTheReply(t *testing.T) {
 	}
 }
 
+// Reference: Figure 2, "Persistent state on all servers: (Updated on
+// stable storage before responding to RPCs)". A machine can lose power
+// between any two steps, also right after a write and before the send or
+// the write that follows it: every write must be a state the node can
+// restart in. The test crashes n1 after its first write, then after its
+// second, and so on.
+func TestACrashAfterAnyWriteKeepsTheTermAndItsVote(t *testing.T) {
+	cases := []struct {
+		name string
+		act  func(o *one)
+	}{
+		{"vote_in_a_newer_term", func(o *one) { o.node.HandleMessage(3, RequestVote{Term: 7, Candidate: 3}) }},
+		{"heartbeat_of_a_newer_term", func(o *one) { o.node.HandleMessage(3, AppendEntries{Term: 7, Leader: 3}) }},
+		{"election_timeout", func(o *one) { o.elect() }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k := 1; ; k++ {
+				o := newOne(t, 1, 5, testCfg)
+				o.deliver(2, RequestVote{Term: 2, Candidate: 2}) // n1 votes for n2 in term 2
+				log, crashed := o.crashAfterWrite(k, func() { tc.act(o) })
+				if !crashed {
+					return // every write has been tried
+				}
+				term, vote := o.node.Term(), o.node.VotedFor()
+				if !assert.True(t, term > 2 || (term == 2 && vote == 2), lesson(
+					fmt.Sprintf("n1 voted for n2 in term 2, then lost power right after write %d of the next step; it restarted in term %d, voted for %s. What it did before the crash:\n%s",
+						k, term, votedFor(vote), describe(log)),
+					"every write must leave a state the node can restart in (Figure 2): the term never goes back, and a term's vote, once given, stays. Back in term 2 with no vote, n1 could vote again in a term it already voted in")) {
+					return
+				}
+			}
+		})
+	}
+}
+
 // Reference: Figure 2, persistent state: currentTerm and votedFor survive
 // a crash.
 func TestRestartedNodeRemembersItsTermAndVote(t *testing.T) {
@@ -189,6 +225,19 @@ func TestCandidateWithAMajorityBecomesLeader(t *testing.T) {
 			fmt.Sprintf("what the new leader sent to %v:\n%s", p, describe(log)),
 			"a new leader sends heartbeats to every node at once, before any of them times out and starts another election (§5.2)"))
 	}
+}
+
+// Reference: §5.2 "votes from a majority of the servers": of servers, not
+// of replies. The network may deliver a reply twice.
+func TestCandidateCountsEachVoterOnce(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.elect()
+	o.take()
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true})
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true}) // the same reply, duplicated
+	assert.Equal(t, Candidate, o.node.Role(), lesson(
+		"n1, a candidate in a cluster of 5, got n2's vote twice (the network delivered the reply twice) and is now a leader with votes from 2 nodes, its own and n2's",
+		"a majority is of nodes, not of replies: each voter counts once (§5.2). Counted twice, n2's vote lets n1 lead while 3 other nodes elect someone else in the same term"))
 }
 
 // Reference: §5.2 "votes from a majority of the servers in the full
@@ -293,4 +342,26 @@ func TestHeartbeatResetsTheElectionTimer(t *testing.T) {
 	assert.GreaterOrEqual(t, q.at-o.env.now, testCfg.ElectionTimeoutMin, lesson(
 		fmt.Sprintf("a heartbeat reached n1 %v before its election timer was due, and the timer still fires %v later", time.Millisecond, q.at-o.env.now),
 		"every heartbeat from the leader resets the election timer (§5.2); otherwise followers start elections against a healthy leader"))
+}
+
+// Reference: §5.2 "If the leader's term ... is at least as large as the
+// candidate's current term, then the candidate recognizes the leader as
+// legitimate and returns to follower state."
+func TestCandidateStepsDownOnAHeartbeatOfItsTerm(t *testing.T) {
+	o := inRole(t, Candidate)
+	log := o.deliver(3, AppendEntries{Term: 2, Leader: 3})
+	assert.Equal(t, Follower, o.node.Role(), lesson(
+		"n1, a candidate in term 2, got a heartbeat from n3, leader of term 2, and kept campaigning",
+		"a heartbeat of the candidate's own term means another node won this election: the candidate becomes its follower (§5.2)"))
+	assert.Equal(t, 2, int(o.node.Term()), "same term")
+	assert.Equal(t, sim.NodeID(3), o.node.Leader())
+	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: true}}, sent(log)[3], "and answers the leader")
+}
+
+// Reference: §5.2, a leader voted for itself in its term.
+func TestLeaderRefusesVotesInItsTerm(t *testing.T) {
+	o := inRole(t, Leader)
+	got := sent(o.deliver(3, RequestVote{Term: 2, Candidate: 3}))[3]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, "n1 voted for itself in term 2")
+	assert.Equal(t, Leader, o.node.Role(), "a request of the same term changes nothing")
 }

@@ -1,6 +1,7 @@
 package raft
 
-// Part 2: terms. Rule tests first, then the cluster tests of safety.
+// Part 2: terms, the rule tests. The cluster tests of safety are in
+// cluster_test.go.
 
 import (
 	"fmt"
@@ -8,30 +9,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/distlings/distlings/labs/internal/sim"
 )
-
-// inRole returns node 1 of 5 in the given role, in term 2.
-func inRole(t *testing.T, role Role) *one {
-	t.Helper()
-	o := newOne(t, 1, 5, testCfg)
-	switch role {
-	case Follower:
-		o.deliver(2, AppendEntries{Term: 2, Leader: 2})
-	case Candidate:
-		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
-		o.elect()
-	case Leader:
-		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
-		o.makeLeader()
-	}
-	require.Equal(t, role, o.node.Role(), "setting up a %v", role)
-	require.Equal(t, 2, int(o.node.Term()), "setting up: n1 in term 2")
-	o.take()
-	return o
-}
 
 // Reference: §5.1 "If a server receives a request with a stale term
 // number, it rejects the request" and "If one server's current term is
@@ -110,20 +90,6 @@ func TestCandidateCountsOnlyVotesOfItsOwnTerm(t *testing.T) {
 		"a vote is for one term's election: replies from an earlier term (late, duplicated) must not count (§5.1), or a node can lead a term nobody elected it in"))
 }
 
-// Reference: §5.2 "If the leader's term ... is at least as large as the
-// candidate's current term, then the candidate recognizes the leader as
-// legitimate and returns to follower state."
-func TestCandidateStepsDownOnAHeartbeatOfItsTerm(t *testing.T) {
-	o := inRole(t, Candidate)
-	log := o.deliver(3, AppendEntries{Term: 2, Leader: 3})
-	assert.Equal(t, Follower, o.node.Role(), lesson(
-		"n1, a candidate in term 2, got a heartbeat from n3, leader of term 2, and kept campaigning",
-		"a heartbeat of the candidate's own term means another node won this election: the candidate becomes its follower (§5.2)"))
-	assert.Equal(t, 2, int(o.node.Term()), "same term")
-	assert.Equal(t, sim.NodeID(3), o.node.Leader())
-	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: true}}, sent(log)[3], "and answers the leader")
-}
-
 // Reference: §5.1 "If a candidate or leader discovers that its term is out
 // of date, it immediately reverts to follower state."
 func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
@@ -134,12 +100,4 @@ func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
 		"the reply says the cluster has moved on to term 5, maybe while n1 was cut off: n1's leadership is over (§5.1)"))
 	assert.Equal(t, 5, int(o.node.Term()))
 	assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
-}
-
-// Reference: §5.2, a leader voted for itself in its term.
-func TestLeaderRefusesVotesInItsTerm(t *testing.T) {
-	o := inRole(t, Leader)
-	got := sent(o.deliver(3, RequestVote{Term: 2, Candidate: 3}))[3]
-	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, "n1 voted for itself in term 2")
-	assert.Equal(t, Leader, o.node.Role(), "a request of the same term changes nothing")
 }
