@@ -57,7 +57,7 @@ func Describe(progress map[bool]BuildProgress) string {
 }
 
 // FirstBuildNote tells a learner waiting on a slow build why it is slow.
-const FirstBuildNote = "a lab's first build compiles what it needs (for lab 01, etcd: a few minutes); later builds take seconds"
+const FirstBuildNote = "a lab's first build compiles what it needs (for lab 01, etcd: a minute or more); later builds take seconds"
 
 // progressDelay is how long a build runs before the grader asks the go
 // command how much is left: a warm build is done before then, and asking

@@ -148,7 +148,7 @@ func (p *Printer) Hint(h *grade.Hint) {
 	// Hints are written as one line per paragraph; wrap them to read.
 	p.printf("%s\n", indent(strings.Split(ansi.Wordwrap(strings.TrimSpace(h.Text), 76, ""), "\n"), "  "))
 	if h.Last {
-		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("That is the last hint. Next, read the failing test in %s: its name and message say what it checks", h.Lab.RelDir)))
+		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("That is the last hint. Next, read the failing test in %s: its name and message say what it checks.", h.Lab.RelDir)))
 	} else {
 		p.printf("%s\n", p.st.dim.Render(fmt.Sprintf("Run the same command again for the next hint (%d more).", len(h.Part.Hints)-h.Number)))
 	}
