@@ -55,7 +55,7 @@ func TestKeyIsForgottenWhenRetentionEnds(t *testing.T) {
 		second, err := svc.Charge(context.Background(), req)
 		require.NoError(t, err, "the same request one hour later")
 		assert.False(t, second.Equal(first), lesson(
-			"one hour after the charge, with a one-hour retention, the same key still got the old receipt",
+			"exactly one hour after the charge (ChargedAt + Retention, to the nanosecond), with a one-hour retention, the same key still got the old receipt",
 			"a key is forgotten when its retention ends, so that the service remembers a bounded number of keys; a request after that is a new payment. That is why a client must give up long before the retention ends (part 5)"))
 		assert.Equal(t, int64(80_00), balanceOf(t, store, alice), "the request after the retention is charged as a new payment")
 	})
@@ -77,13 +77,16 @@ func TestRetentionIsMeasuredFromTheChargeNotTheLastRetry(t *testing.T) {
 			require.NoError(t, err, "the retry %v after the charge", waited)
 			requireSameReceipt(t, first, again, fmt.Sprintf("the retry %v after the charge, within the retention, must get the receipt of the charge", waited))
 		}
-		time.Sleep(every) // one hour after the charge, ten minutes after the last retry
+		// A minute past the retention, so that only a window that moved
+		// with the retries still holds the key.
+		const after = retention + time.Minute
+		time.Sleep(after - (retention - every)) // the last retry was at retention - every
 
 		later, err := svc.Charge(context.Background(), req)
-		require.NoError(t, err, "the same request one hour after the charge")
+		require.NoError(t, err, "the same request %v after the charge", after)
 		assert.False(t, later.Equal(first), lesson(
 			fmt.Sprintf("the key was retried every %v; %v after its charge, with a %v retention, it still got the receipt of that charge",
-				every, retention, retention),
+				every, after, retention),
 			"the retention window is measured from the charge (Receipt.ChargedAt), not from the latest request. A window that starts again at every retry never ends for a client that retries forever, and the service keeps that key forever"))
 		assert.Equal(t, int64(80_00), balanceOf(t, store, alice), "the request after the retention is charged as a new payment")
 	})
