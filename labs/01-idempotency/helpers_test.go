@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -57,8 +58,15 @@ func money(cents int64) string {
 func requireSameReceipt(t *testing.T, want, got Receipt, msg string) {
 	t.Helper()
 	if !got.Equal(want) {
-		require.Failf(t, "not the same receipt", "%s\nwant: %+v\ngot:  %+v", msg, want, got)
+		require.Failf(t, "not the same receipt", "%s\nwant: %s\ngot:  %s", msg, showReceipt(want), showReceipt(got))
 	}
+}
+
+// showReceipt prints a receipt's fields, its time without the monotonic
+// clock reading that %v adds (it says nothing about the receipt).
+func showReceipt(r Receipt) string {
+	return fmt.Sprintf("{Key:%s Account:%s Amount:%d Balance:%d ChargedAt:%s}",
+		r.Key, r.Account, r.Amount, r.Balance, r.ChargedAt.Round(0).Format(time.RFC3339Nano))
 }
 
 // timesCharged says how many charges of amount explain a drop in balance.
