@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -146,6 +148,161 @@ func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
 			fmt.Sprintf("over %d more charges with a %v retention (about %d live keys), the heap grew by %.1f MB, %d bytes per charge", measure, retention, int(retention/every), float64(grown)/(1<<20), perCharge),
 			"once a key has expired, nothing about it may stay in memory: a map of keys in flight, or of locks, needs its entries deleted when they are done, or the service runs out of memory however large its machine"))
 	})
+}
+
+func TestSweepDoesNotDeleteARecordWrittenAfterItsScan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const retention = time.Hour
+		ctx := context.Background()
+		durable := fundedStore(t, map[string]int64{alice: 100_00, bob: 100_00})
+		store := &staleScanStore{Store: durable}
+		svc := New(store, Config{Retention: retention})
+		req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+		_, err := svc.Charge(ctx, req)
+		require.NoError(t, err, describe(req))
+		time.Sleep(retention) // k1 has expired: the same request is now a new payment
+
+		// The next Scan, the sweep's, reads the store (k1's old record,
+		// expired), then lets the new payment of k1 run to the end, and
+		// only then returns what it read. If the service holds the charge
+		// back while it sweeps, that is safe too: the wait gives up once
+		// nothing but the sweep can move.
+		var fresh Receipt
+		var freshErr error
+		charged := make(chan struct{})
+		forced := make(chan bool, 1) // whether the charge finished inside the Scan
+		store.beforeReturn(func() {
+			go func() {
+				defer close(charged)
+				fresh, freshErr = svc.Charge(ctx, req)
+			}()
+			forced <- waitUnlessStuck(charged)
+		})
+		// Payments of bob, a quarter of the retention apart, so that the
+		// service has every chance to sweep.
+		for i := 0; store.armed() && i < 8; i++ {
+			other := ChargeRequest{Key: fmt.Sprintf("bob-%d", i), Account: bob, Amount: 1_00}
+			_, err := svc.Charge(ctx, other)
+			require.NoError(t, err, describe(other))
+			if store.armed() {
+				time.Sleep(retention / 4)
+			}
+		}
+		if store.armed() {
+			t.Log("the service never scanned the store, so this test has no sweep to race with")
+			return
+		}
+		inside := <-forced
+		<-charged
+		require.NoError(t, freshErr, "the new payment of k1, an hour after the first")
+
+		retry, err := svc.Charge(ctx, req)
+		require.NoError(t, err, "the retry of the new payment of k1, at once")
+		times := timesCharged(100_00, balanceOf(t, durable, alice), req.Amount)
+		if !retry.Equal(fresh) || times != 2 {
+			when := "while the sweep was between its Scan (which still showed k1's expired record) and its deletes"
+			if !inside {
+				when = "after the sweep's Scan (which still showed k1's expired record)"
+			}
+			require.Failf(t, "a live record was deleted", lesson(
+				fmt.Sprintf("k1 was charged, expired an hour later, and was charged again as a new payment %s; the retry of that new payment, at once, got %s instead of %s, and alice was charged %d times for two payments",
+					when, showReceipt(retry), showReceipt(fresh), times),
+				"nothing live is deleted: a sweep's Scan may be stale by the time it deletes, since a charge can write a fresh record under an expired key in between. Claim each key the way a charge does, read its record again, and delete it only if it is still the expired one"))
+		}
+	})
+}
+
+// staleScanStore runs a function, once, inside the next Scan: after Scan
+// has read the store and before it returns what it read. Whatever that
+// function writes, the caller of Scan does not see.
+type staleScanStore struct {
+	Store
+
+	mu     sync.Mutex
+	during func()
+}
+
+func (s *staleScanStore) beforeReturn(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.during = f
+}
+
+// armed reports whether the function is still waiting for a Scan.
+func (s *staleScanStore) armed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.during != nil
+}
+
+func (s *staleScanStore) Scan(prefix string) ([]Entry, error) {
+	entries, err := s.Store.Scan(prefix)
+	s.mu.Lock()
+	f := s.during
+	s.during = nil
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return entries, err
+}
+
+// waitUnlessStuck waits until done is closed and reports true, or reports
+// false as soon as every other goroutine is blocked with done still open:
+// the goroutine that would close it waits for something only the caller
+// can give (a lock it holds, say). It never waits on time, and it counts a
+// goroutine waiting for a sync.Mutex as blocked, which synctest.Wait does
+// not.
+func waitUnlessStuck(done <-chan struct{}) bool {
+	for {
+		select {
+		case <-done:
+			return true
+		default:
+		}
+		if othersBlocked() {
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// othersBlocked reports whether every goroutine but the caller is blocked:
+// none is running or ready to run.
+func othersBlocked() bool {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	first := true
+	for _, line := range strings.Split(string(buf), "\n") {
+		header, ok := strings.CutPrefix(line, "goroutine ")
+		if !ok {
+			continue
+		}
+		if first { // the caller itself
+			first = false
+			continue
+		}
+		_, state, _ := strings.Cut(header, "[")
+		state, _, _ = strings.Cut(state, "]")
+		state, _, _ = strings.Cut(state, ",")
+		switch strings.TrimSuffix(state, " (scan)") {
+		case "running", "runnable", "preempted", "copystack":
+			return false
+		}
+	}
+	return true
 }
 
 // heapInUse is the live heap after a full collection.
