@@ -218,6 +218,12 @@ func TestClientStopsAtTheDeadline(t *testing.T) {
 		for _, a := range server.arrivals {
 			assert.Less(t, a.at.Sub(start), deadline, "attempt %d started at %v, not before the %v deadline", a.n, a.at.Sub(start), deadline)
 		}
+		if len(server.arrivals) > 0 {
+			key := server.arrivals[0].req.Key
+			assert.Contains(t, err.Error(), key, lesson(
+				fmt.Sprintf("the payment ended at its deadline with %q, which does not name its key %q", err, key),
+				"after a deadline the caller does not know whether it was charged; the key is how to find out (ask the server again with it, before its retention ends), so the error must carry it"))
+		}
 	})
 }
 
