@@ -453,6 +453,7 @@ func timeoutNote(d *decoder, running []string) string {
 // was waiting, e.g. "blocked in sync.Mutex.Lock at bad.go:14": a hang is
 // usually a deadlock, and this is where to look.
 func blockedAt(dump []string, test string) string {
+	fallback := ""
 	for i := 0; i < len(dump); i++ {
 		header := strings.TrimSpace(dump[i])
 		if !strings.HasPrefix(header, "goroutine ") || !strings.HasSuffix(header, ":") {
@@ -466,24 +467,40 @@ func blockedAt(dump []string, test string) string {
 			frames = append(frames, strings.TrimSpace(dump[j]))
 		}
 		i = j
-		if state == "running" || !stackHas(frames, "."+test+"(") {
+		// The test's own goroutine, or one it started (a synctest bubble
+		// runs the test's function literal on a goroutine of its own).
+		if state == "running" || !(stackHas(frames, "."+test+"(") || stackHas(frames, "."+test+".func")) {
 			continue
 		}
-		// The first frame outside the runtime and the standard library is
-		// the learner's code (or the test) that is waiting.
+		// The first frame outside the runtime, the standard library's
+		// machinery and package testing is the code (the learner's or the
+		// test's) that is waiting.
+		where, bubble := "", false
 		for k := 0; k+1 < len(frames); k += 2 {
-			fn, loc := frames[k], frames[k+1]
+			loc := frames[k+1]
+			if strings.Contains(loc, "/src/testing/synctest/") {
+				bubble = true // the test waits for its bubble: look there
+			}
 			if strings.Contains(loc, "/src/runtime/") || strings.Contains(loc, "/src/sync/") ||
-				strings.Contains(loc, "/src/internal/") || strings.Contains(loc, "/src/time/") {
+				strings.Contains(loc, "/src/internal/") || strings.Contains(loc, "/src/time/") ||
+				strings.Contains(loc, "/src/testing/") {
 				continue
 			}
-			_ = fn
 			loc, _, _ = strings.Cut(loc, " +0x")
-			return fmt.Sprintf("blocked in %s at %s", state, shortPath(loc))
+			where = fmt.Sprintf("blocked in %s at %s", state, shortPath(loc))
+			break
 		}
-		return "blocked in " + state
+		if where != "" && !bubble {
+			return where
+		}
+		if fallback == "" {
+			fallback = where
+			if fallback == "" {
+				fallback = "blocked in " + state
+			}
+		}
 	}
-	return ""
+	return fallback
 }
 
 func stackHas(frames []string, s string) bool {

@@ -102,3 +102,28 @@ func TestEachPartReportsHowItEnded(t *testing.T) {
 	assert.Equal(t, TestNotFound, s.Tests[1].Status)
 	assert.Contains(t, s.Note, "TestMissing")
 }
+
+// In a synctest bubble the test's goroutine waits in synctest.Run; the
+// goroutine that is stuck is the bubble's, running the test's function
+// literal, and that is the one to point at.
+func TestBlockedAtLooksInsideASynctestBubble(t *testing.T) {
+	dump := strings.Split(`goroutine 7 [chan receive, durable]:
+testing/synctest.Run(0xc000012345)
+	/usr/local/go/src/testing/synctest/synctest.go:290 +0x1f
+testing/synctest.Test(0xc000001111, 0xc000002222)
+	/usr/local/go/src/testing/synctest/synctest.go:300 +0x2a
+example.com/wb/labs/01-demo.TestSweep(0xc000003333)
+	/wb/labs/01-demo/demo_test.go:20 +0x45
+
+goroutine 9 [sync.Mutex.Lock, synctest]:
+sync.runtime_SemacquireMutex(0xc000004444, 0x0, 0x1)
+	/usr/local/go/src/runtime/sema.go:95 +0x25
+sync.(*Mutex).Lock(...)
+	/usr/local/go/src/sync/mutex.go:81
+example.com/wb/labs/01-demo.(*Service).sweep(0xc000005555)
+	/wb/labs/01-demo/service.go:88 +0x99
+example.com/wb/labs/01-demo.TestSweep.func1(0xc000006666)
+	/wb/labs/01-demo/demo_test.go:22 +0x77
+`, "\n")
+	assert.Equal(t, "blocked in sync.Mutex.Lock at service.go:88", blockedAt(dump, "TestSweep"))
+}
