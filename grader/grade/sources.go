@@ -28,11 +28,17 @@ import (
 // and the learner's stubs. Nothing else in the lab folder is compiled, so a
 // file added there can neither forge a result nor change one.
 type sources struct {
-	files   map[string][]byte // by slash path from the workbook root
-	notices []string          // what the learner should know: edited tests, extra files
-	// findings are what the learner's files hold that only forging a
-	// grade needs; they are flagged, not refused. exits are those in
-	// compiled files that end the process: where an early exit comes from.
+	files map[string][]byte // by slash path from the workbook root
+	// What the files were chosen from, for review: the shipped module
+	// and lab files, and the lab's Go files on disk.
+	module, labFiles, disk map[string][]byte
+
+	// Filled by review, for a run: what the learner should know (edited
+	// tests, extra files), and the findings of what the learner's files
+	// hold that only forging a grade needs (flagged, not refused). exits
+	// are those in compiled files that end the process: where an early
+	// exit comes from.
+	notices  []string
 	findings []forgery.Finding
 	exits    []forgery.Finding
 }
@@ -52,45 +58,65 @@ func (g *Grader) gradedSources(lab *catalog.Lab) (*sources, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lab.RelDir, err)
 	}
-	src := &sources{files: map[string][]byte{}}
+	src := &sources{files: map[string][]byte{}, module: module, labFiles: labFiles, disk: disk}
 	for name, data := range module {
 		src.files[name] = data
 	}
-	moduleDisk, err := shipped.ModuleOnDisk(g.Workbook)
-	if err == nil {
-		for _, d := range shipped.Diff(module, moduleDisk) {
-			src.notices = append(src.notices, d+"; graded with the shipped one")
-		}
-	}
-
-	rel := func(name string) string { return path.Join(filepath.ToSlash(lab.RelDir), name) }
 	for name, data := range labFiles {
-		if slices.Contains(lab.Stubs, name) {
-			continue
-		}
-		src.files[rel(name)] = data
-		switch current, ok := disk[name]; {
-		case !ok:
-			src.notices = append(src.notices, rel(name)+" is missing; graded with the shipped one")
-		case !bytes.Equal(current, data):
-			src.notices = append(src.notices, rel(name)+" differs from the shipped copy; graded with the shipped one")
+		if !slices.Contains(lab.Stubs, name) {
+			src.files[labPath(lab, name)] = data
 		}
 	}
 	for _, name := range lab.Stubs {
 		data, ok := disk[name]
 		if !ok {
-			data = labFiles[name]
+			data = labFiles[name] // reported by review
+		}
+		src.files[labPath(lab, name)] = data
+	}
+	return src, nil
+}
+
+// labPath is a lab file's slash path from the workbook root.
+func labPath(lab *catalog.Lab, name string) string {
+	return path.Join(filepath.ToSlash(lab.RelDir), name)
+}
+
+// review says what the learner should know about the files a run grades:
+// shipped files that differ on disk, stubs that are missing or may not
+// compile, files that are not graded, and what the scan of the learner's
+// files flags.
+func (g *Grader) review(lab *catalog.Lab, src *sources) error {
+	if moduleDisk, err := shipped.ModuleOnDisk(g.Workbook); err == nil {
+		for _, d := range shipped.Diff(src.module, moduleDisk) {
+			src.notices = append(src.notices, d+"; graded with the shipped one")
+		}
+	}
+	for name, data := range src.labFiles {
+		if slices.Contains(lab.Stubs, name) {
+			continue
+		}
+		switch current, ok := src.disk[name]; {
+		case !ok:
+			src.notices = append(src.notices, labPath(lab, name)+" is missing; graded with the shipped one")
+		case !bytes.Equal(current, data):
+			src.notices = append(src.notices, labPath(lab, name)+" differs from the shipped copy; graded with the shipped one")
+		}
+	}
+	for _, name := range lab.Stubs {
+		rel := labPath(lab, name)
+		if _, ok := src.disk[name]; !ok {
 			what := "is missing"
 			if _, err := os.Lstat(filepath.Join(lab.Dir, name)); err == nil {
 				what = fmt.Sprintf("is not a regular file of at most %d MiB", shipped.MaxFileBytes>>20)
 			}
-			src.notices = append(src.notices, rel(name)+" "+what+"; graded with the shipped stub")
+			src.notices = append(src.notices, rel+" "+what+"; graded with the shipped stub")
 		}
+		data := src.files[rel]
 		if buildConstraint(data) {
-			src.notices = append(src.notices, rel(name)+" has a //go:build line, so it may not be compiled at all")
+			src.notices = append(src.notices, rel+" has a //go:build line, so it may not be compiled at all")
 		}
-		src.files[rel(name)] = data
-		found := forgery.Scan(rel(name), data)
+		found := forgery.Scan(rel, data)
 		src.findings = append(src.findings, found...)
 		for _, f := range found {
 			if strings.Contains(f.What, "Exit") {
@@ -98,17 +124,17 @@ func (g *Grader) gradedSources(lab *catalog.Lab) (*sources, error) {
 			}
 		}
 	}
-	extra, err := extraFiles(lab, labFiles)
+	extra, err := extraFiles(lab, src.labFiles)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range extra {
-		src.notices = append(src.notices, rel(name)+" is not one of the lab's files: not graded")
-		if data, ok := disk[name]; ok && !shipped.IsTest(name) {
-			src.findings = append(src.findings, forgery.Scan(rel(name), data)...)
+		src.notices = append(src.notices, labPath(lab, name)+" is not one of the lab's files: not graded")
+		if data, ok := src.disk[name]; ok && !shipped.IsTest(name) {
+			src.findings = append(src.findings, forgery.Scan(labPath(lab, name), data)...)
 		}
 	}
-	return src, nil
+	return nil
 }
 
 // testNames lists the top-level Test functions of the lab's test files.
@@ -255,6 +281,9 @@ func (g *Grader) prepareGraded(lab *catalog.Lab) (*graded, error) {
 		gr.hash = src.hash()
 		return gr, nil
 	}
+	if err == nil {
+		err = g.review(lab, src)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: %w", lab.ID(), err)
 	}
@@ -274,7 +303,7 @@ func (gr *graded) explain(p *run.PartResult) {
 	if len(gr.exits) == 0 {
 		return
 	}
-	if strings.Contains(p.Note, "before any test ran") || strings.Contains(p.Note, "something called os.Exit") {
+	if p.Exited {
 		p.Note += fmt.Sprintf(" — at %s:%d", gr.exits[0].File, gr.exits[0].Line)
 	}
 }

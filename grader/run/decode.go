@@ -354,13 +354,14 @@ func (d *decoder) finish(res *PartResult, defined map[string]bool) {
 		// line saying so was the code's own output.
 		d.panicLine, d.fatalLine, d.timedOut, d.outOfMemory = "", "", "", false
 	}
+	memory := memoryNote(d, d.exit, d.memoryLimit)
 	switch {
 	case d.timedOut != "" || d.killedAfter > 0:
 		res.Status, res.Note = TimedOut, timeoutNote(d, running)
 	case d.cancelled:
 		res.Status, res.Note = Crashed, "stopped before it finished"
-	case memoryNote(d, d.exit, d.memoryLimit) != "":
-		res.Status, res.Note = Crashed, memoryNote(d, d.exit, d.memoryLimit)
+	case memory != "":
+		res.Status, res.Note = Crashed, memory
 		if len(unfinished) > 0 {
 			res.Note += " while running " + strings.Join(unfinished, ", ")
 		}
@@ -369,9 +370,11 @@ func (d *decoder) finish(res *PartResult, defined map[string]bool) {
 	case d.fatalLine != "":
 		res.Status, res.Note = Crashed, fatalNote(d.fatalLine)
 	case !started && d.exit.Started && len(missing) < len(d.order):
-		res.Status, res.Note = Crashed, startupNote(d, d.exit, d.memoryLimit)
+		res.Status = Crashed
+		res.Note, res.Exited = startupNote(d, d.exit, d.memoryLimit)
 	case len(unfinished) > 0:
-		res.Status, res.Note = Crashed, exitNote(d.exit, unfinished)
+		res.Status = Crashed
+		res.Note, res.Exited = exitNote(d.exit, unfinished)
 	case len(d.imitated) > 0:
 		res.Status = Failed
 		res.Note = fmt.Sprintf("%s reported more than one result: the code printed output that imitates the test runner, so neither counts", strings.Join(d.imitated, ", "))
@@ -420,16 +423,17 @@ func memoryNote(d *decoder, exit proc.Exit, limit int64) string {
 	return ""
 }
 
-// exitNote says how the process ended while tests were running.
-func exitNote(exit proc.Exit, unfinished []string) string {
+// exitNote says how the process ended while tests were running, and
+// whether it was by exiting.
+func exitNote(exit proc.Exit, unfinished []string) (note string, exited bool) {
 	running := strings.Join(unfinished, ", ")
 	switch {
 	case exit.Signal != "":
-		return fmt.Sprintf("the test process was killed by %s while %s was running", exit.Signal, running)
+		return fmt.Sprintf("the test process was killed by %s while %s was running", exit.Signal, running), false
 	case exit.Started && exit.Code >= 0:
-		return fmt.Sprintf("the test process exited with status %d while %s was running: something called os.Exit", exit.Code, running)
+		return fmt.Sprintf("the test process exited with status %d while %s was running: something called os.Exit", exit.Code, running), true
 	}
-	return fmt.Sprintf("the test process ended while %s was running (did the code call os.Exit?)", running)
+	return fmt.Sprintf("the test process ended while %s was running (did the code call os.Exit?)", running), false
 }
 
 func timeoutNote(d *decoder, running []string) string {

@@ -71,8 +71,12 @@ type PartResult struct {
 	Part   *catalog.Part
 	Status PartStatus
 	// Note says in one line why a part crashed or timed out.
-	Note  string
-	Tests []*TestResult // in manifest order
+	Note string
+	// Exited is set when the process ended by exiting (os.Exit, not a
+	// panic or a signal) before its tests were done: the note says so,
+	// and the caller may know where in the code that happens.
+	Exited bool
+	Tests  []*TestResult // in manifest order
 	// Output is what the process printed outside any test: a panic during
 	// start-up, a fatal error. Capped like a test's output.
 	Output    []string

@@ -368,6 +368,12 @@ func (tc *Toolchain) runTests(ctx context.Context, s *Spec, bin string, race boo
 	if ce := conv.Wait(); !ce.Started {
 		exit = proc.Exit{Err: fmt.Errorf("test2json: %w", ce.Err)}
 	}
+	// test2json's own complaints, if any, are the part's output too.
+	for _, line := range strings.Split(strings.TrimSpace(convErr.String()), "\n") {
+		if line != "" {
+			dec.packageLine(line)
+		}
+	}
 	return exit
 }
 

@@ -153,27 +153,28 @@ func (tc *Toolchain) List(ctx context.Context, s *Spec, bin string) listing {
 	case exit.Cancelled:
 		res.Note = "stopped before it finished"
 	default:
-		res.Note = startupNote(dec, exit, s.Lab.MemoryLimit())
+		res.Note, res.Exited = startupNote(dec, exit, s.Lab.MemoryLimit())
 	}
 	return listing{startup: res}
 }
 
-// startupNote says why a test process ended before any test ran.
-func startupNote(d *decoder, exit proc.Exit, limit int64) string {
+// startupNote says why a test process ended before any test ran, and
+// whether it was by exiting.
+func startupNote(d *decoder, exit proc.Exit, limit int64) (note string, exited bool) {
 	if note := memoryNote(d, exit, limit); note != "" {
-		return note + " during start-up"
+		return note + " during start-up", false
 	}
 	switch {
 	case d.panicLine != "":
-		return "panicked during start-up: " + strings.TrimPrefix(d.panicLine, "panic: ")
+		return "panicked during start-up: " + strings.TrimPrefix(d.panicLine, "panic: "), false
 	case d.fatalLine != "":
-		return fatalNote(d.fatalLine) + " during start-up"
+		return fatalNote(d.fatalLine) + " during start-up", false
 	case exit.Signal != "":
-		return "the test process was killed by " + exit.Signal + " during start-up"
+		return "the test process was killed by " + exit.Signal + " during start-up", false
 	case !exit.Started:
-		return "the test process could not start: " + exit.Err.Error()
+		return "the test process could not start: " + exit.Err.Error(), false
 	}
-	return fmt.Sprintf("the test process exited with status %d before any test ran: something called os.Exit during start-up", exit.Code)
+	return fmt.Sprintf("the test process exited with status %d before any test ran: something called os.Exit during start-up", exit.Code), true
 }
 
 // nameCollector reads -test.list output as it comes: the test names, and a
