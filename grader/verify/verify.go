@@ -214,8 +214,13 @@ func (v *Verifier) solutionOverlay(lab *catalog.Lab, solDir string, patched map[
 }
 
 func (v *Verifier) runLab(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part, args ...string) (*run.Result, error) {
+	return v.runLabRace(ctx, lab, overlay, parts, !v.Options.Race, args...)
+}
+
+// runLabRace is runLab with the race detector turned off when raceOff.
+func (v *Verifier) runLabRace(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part, raceOff bool, args ...string) (*run.Result, error) {
 	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay, Args: args, Binaries: v.bins,
-		Race: v.Tool.Race(!v.Options.Race)}
+		Race: v.Tool.Race(raceOff)}
 	if overlay != nil {
 		spec.Tags = []string{Tag}
 	}
@@ -308,7 +313,7 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 	} else {
 		args = []string{"-test.failfast"}
 	}
-	res, err := v.runLab(ctx, lab, overlay, []*catalog.Part{part}, args...)
+	res, err := v.runLabRace(ctx, lab, overlay, []*catalog.Part{part}, !v.Options.Race || w.NoRace, args...)
 	if err != nil {
 		c.Problems = append(c.Problems, err.Error())
 		return
@@ -338,6 +343,9 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 		}
 	}
 	c.Summary = fmt.Sprintf("caught by part %d: %s", w.Part, strings.Join(caught, ", "))
+	if w.NoRace {
+		c.Summary += " without the race detector"
+	}
 	if p.Status != run.Failed {
 		c.Summary += " (" + p.Status.String() + ")"
 	}

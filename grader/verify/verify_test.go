@@ -102,8 +102,14 @@ Caught-By: TestSubtracts
 // without a toolchain: only checks that build need one.
 func newVerifier(t *testing.T) (*Verifier, *catalog.Lab) {
 	t.Helper()
+	return newVerifierOf(t, fixture)
+}
+
+// newVerifierOf is newVerifier of another workbook, in txtar.
+func newVerifierOf(t *testing.T, workbook string) (*Verifier, *catalog.Lab) {
+	t.Helper()
 	root := t.TempDir()
-	for _, f := range txtar.Parse([]byte(fixture)).Files {
+	for _, f := range txtar.Parse([]byte(workbook)).Files {
 		writeFile(t, filepath.Join(root, f.Name), string(f.Data))
 	}
 	w, err := catalog.FindWorkbook(root)
@@ -299,5 +305,70 @@ func TestLabRunsEveryCheckOfAGoodLab(t *testing.T) {
 	for i, c := range checks {
 		assert.Equal(t, want[i], [2]string{c.Name, c.Summary})
 		assert.True(t, c.OK, "%s: %v", c.Name, c.Problems)
+	}
+}
+
+// raceFixture makes the demo lab run under the race detector and adds two
+// fixtures whose Add is wrong only without it: one says Race-Detector: off.
+func raceFixture() string {
+	const breakWithoutRace = `
+--- a/demo.go
++++ b/demo.go
+@@ -4,4 +4,4 @@
+ 
+-func Add(a, b int) int { return a + b }
++func Add(a, b int) int { return a + b + offByWithoutRace }
+ 
+ func Sub(a, b int) int { return a - b }
+--- /dev/null
++++ b/offby_race.go
+@@ -0,0 +1,5 @@
++//go:build race
++
++package demo
++
++const offByWithoutRace = 0
+--- /dev/null
++++ b/offby_norace.go
+@@ -0,0 +1,5 @@
++//go:build !race
++
++package demo
++
++const offByWithoutRace = 1
+`
+	return strings.Replace(fixture, "title = \"Demo\"\n", "title = \"Demo\"\nrace = true\nrace_reason = \"a test of the verifier\"\n", 1) +
+		"-- solutions/01-demo/wrong/racy-off.patch --\nMistake: wrong without the race detector only\nPart: 1\nRace-Detector: off\n" + breakWithoutRace +
+		"-- solutions/01-demo/wrong/racy-on.patch --\nMistake: wrong without the race detector only\nPart: 1\n" + breakWithoutRace
+}
+
+func TestRaceDetectorOffRunsTheFixtureWithoutIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a lab's tests")
+	}
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	tool, err := run.FindToolchain(context.Background())
+	require.NoError(t, err)
+	v, lab := newVerifierOf(t, raceFixture())
+	v.Tool = tool
+	v.Options.Race = true
+	checks := v.Lab(context.Background(), lab)
+	byName := map[string]*Check{}
+	for _, c := range checks {
+		byName[c.Name] = c
+	}
+	off := byName["wrong/racy-off"]
+	require.NotNil(t, off)
+	assert.True(t, off.OK, "%v", off.Problems)
+	assert.Equal(t, "caught by part 1: TestAdds without the race detector", off.Summary)
+	on := byName["wrong/racy-on"]
+	require.NotNil(t, on)
+	if tool.CanRace {
+		assert.False(t, on.OK, "under the race detector the fixture is right, so the part passes on it")
+		assert.Contains(t, strings.Join(on.Problems, "\n"), "part 1 passes on it")
+	} else {
+		assert.True(t, on.OK, "without cgo every run is without the race detector: %v", on.Problems)
 	}
 }

@@ -23,6 +23,11 @@ import (
 //	Mistake: what a learner got wrong, in a sentence or two
 //	Part: 3
 //	Caught-By: TestCrashAtAnyStepChargesOnce
+//	Race-Detector: off
+//
+// Race-Detector: off runs the fixture's tests without the race detector,
+// in a lab that otherwise runs with it: a data race that is the mistake
+// must also show by its effect, for learners whose machine has no cgo.
 //
 //	--- a/service.go
 //	+++ b/service.go
@@ -33,6 +38,7 @@ type Wrong struct {
 	Mistake  string
 	Part     int
 	CaughtBy []string // tests that must fail; empty means any test of Part
+	NoRace   bool     // caught without the race detector (Race-Detector: off)
 	files    []*gitdiff.File
 	git      bool // git diffs name files without the a/ and b/ prefixes
 }
@@ -87,6 +93,13 @@ func readWrong(path string) (*Wrong, error) {
 		return nil, fmt.Errorf("%s: Part: header must be the number of the part that catches it", shown)
 	}
 	w.CaughtBy = strings.FieldsFunc(hdr.Get("Caught-By"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	switch rd := strings.TrimSpace(hdr.Get("Race-Detector")); rd {
+	case "":
+	case "off":
+		w.NoRace = true
+	default:
+		return nil, fmt.Errorf("%s: Race-Detector: %q: the only value is off", shown, rd)
+	}
 	return w, nil
 }
 

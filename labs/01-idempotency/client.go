@@ -8,8 +8,8 @@ package idempotency
 // Charge makes one payment over a network that loses requests and replies.
 // It picks one idempotency key and sends it on every attempt, so however
 // many attempts reach the server, the account is charged once. Between
-// attempts it waits, longer each time, and for a random part of that time,
-// so that many clients that failed together do not retry together.
+// attempts it waits, so that a struggling server gets room and many clients
+// that failed together do not retry together.
 
 import (
 	"context"
@@ -40,16 +40,15 @@ func NewClient(server Charger, policy RetryPolicy, rnd *rand.Rand) *Client {
 //
 //   - Every attempt of one Charge carries the same key, made with NewKey.
 //   - An attempt with no answer after policy.AttemptTimeout is given up.
-//   - A permanent error (ErrInvalidRequest, ErrInsufficientFunds,
-//     ErrKeyReused) is returned at once: retrying cannot change it.
-//   - Any other error is retried after a wait drawn uniformly from
-//     [0, min(MaxDelay, BaseDelay * 2^n)) before retry n+1 (n from 0):
-//     exponential backoff with "full jitter".
+//   - Waits between attempts grow within the bounds of c.policy, and are
+//     random, drawn from c.rnd.
+//   - When Charge ends with an error from the server, it returns that
+//     error, wrapped or as is, so that the caller can use errors.Is.
 //   - When ctx ends, during a wait or during an attempt, Charge returns at
-//     once with an error that wraps ctx.Err(), and starts no further
-//     attempt.
+//     once with an error that wraps ctx.Err() and names the key, and starts
+//     no further attempt.
 func (c *Client) Charge(ctx context.Context, account string, amount int64) (Receipt, error) {
 	// TODO(part 5): the retry loop: attempt, decide, wait, attempt again,
-	// until a receipt, a permanent error, or the end of ctx.
+	// until a receipt, an error to return, or the end of ctx.
 	return Receipt{}, notImplemented("Client.Charge in client.go")
 }

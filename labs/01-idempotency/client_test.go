@@ -198,6 +198,35 @@ func TestClientRetriesOfManyClientsSpreadOut(t *testing.T) {
 	})
 }
 
+// TestOneClientServesManyGoroutines shares one client among the handlers
+// of a service, as a service does. Its random source notices two draws at
+// once: a *rand.Rand is not safe for concurrent use, and this shows it
+// with or without the race detector.
+func TestOneClientServesManyGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const payments, failures = 200, 2
+		server := newScriptedServer(failUntil(failures))
+		rnd, overlaps := seeds.Shared(t)
+		c := NewClient(server, RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Second}, rnd)
+		errs := make([]error, payments)
+		var wg sync.WaitGroup
+		for i := range payments {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				_, errs[i] = c.Charge(ctx, fmt.Sprintf("acct-%d", i), 1)
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "payment %d: the server failed %d times, then answered", i, failures)
+		}
+		assert.Zero(t, overlaps.Count(), lesson(
+			fmt.Sprintf("%d goroutines made payments through one client, and %d times one drew from its *rand.Rand while another was drawing", payments, overlaps.Count()),
+			"a Client is safe for concurrent use, and a *rand.Rand is not: draws from one shared generator need a lock (two at once can return the same wait, and retries meant to spread out collide)"))
+	})
+}
+
 func TestClientStopsAtTheDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		server := newScriptedServer(failUntil(1 << 30)) // never recovers

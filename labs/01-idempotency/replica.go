@@ -19,19 +19,21 @@ package idempotency
 //
 // The etcd calls (go.etcd.io/etcd/client/v3, imported as clientv3):
 //
-//	resp, err := kv.Get(ctx, key)        // resp.Kvs: none if key is absent; Kvs[0].Value, .ModRevision
+//	resp, err := kv.Get(ctx, key)        // resp.Kvs: none if key is absent; Kvs[0].Value, .ModRevision, ...
 //	resp, err := kv.Txn(ctx).
-//	    If(cmp...).                       // all must hold for Then to run; no If: Then runs
-//	    Then(op...).                      // clientv3.OpGet(k), clientv3.OpPut(k, v), ...
+//	    If(cmp...).                       // all must hold for Then to run
+//	    Then(op...).                      // clientv3.OpGet(k), clientv3.OpPut(k, v), clientv3.OpDelete(k)
 //	    Else(op...).                      // runs when a comparison fails
 //	    Commit()                          // atomic; resp.Succeeded says which branch ran
 //	resp.Responses[i].GetResponseRange().Kvs   // what the i-th OpGet of that branch read
 //
-// The comparisons a Txn can make, each on one key k:
+// The comparisons a Txn can make, each on one key k, with "=", "!=", "<"
+// or ">":
 //
-//	clientv3.Compare(clientv3.CreateRevision(k), "=", 0)    // k does not exist
-//	clientv3.Compare(clientv3.ModRevision(k), "=", rev)     // k last written at revision rev (0: absent)
-//	clientv3.Compare(clientv3.Value(k), "=", "v")           // k holds "v"
+//	clientv3.Compare(clientv3.Value(k), "=", "v")           // k's value
+//	clientv3.Compare(clientv3.Version(k), "=", n)           // writes to k since its creation, that one included; 0: absent
+//	clientv3.Compare(clientv3.CreateRevision(k), "=", rev)  // the revision that created k; 0: absent
+//	clientv3.Compare(clientv3.ModRevision(k), "=", rev)     // the revision of k's last write; 0: absent
 
 import (
 	"context"

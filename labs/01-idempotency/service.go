@@ -42,8 +42,7 @@ type Service struct {
 	store     Store
 	retention time.Duration
 
-	// TODO(part 2): whatever you need so that concurrent requests cannot
-	// both charge: duplicates of one key, and charges to one account.
+	// TODO(part 2): whatever concurrent calls of Charge need to share.
 }
 
 // New returns a service that keeps its state in store. It is also how a
@@ -75,10 +74,10 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (Receipt, error
 	// (encoding/json does it) and a key prefix for your records that is not
 	// BalancePrefix.
 	//
-	// TODO(part 2): many goroutines may call Charge at once, some with the
-	// same key, some for the same account. Only one of them may charge; the
-	// duplicates wait for it and get its receipt. Charges for different
-	// accounts must not wait for each other.
+	// TODO(part 2): many goroutines call Charge at once, with any mix of
+	// keys and accounts. The outcomes above must hold for every one of
+	// them, however their store operations interleave; a duplicate of a
+	// call still in progress gets that call's receipt, not an error.
 	//
 	// TODO(part 3): the process can crash after or during any store
 	// operation, and an operation can fail once without a crash. Whatever
@@ -86,7 +85,7 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (Receipt, error
 	// payment is charged exactly once and the retry gets its receipt.
 	//
 	// TODO(part 4): a key is remembered for s.retention after its charge,
-	// then forgotten: a request after that is a new charge. The store and
-	// the service's memory must stay bounded however many keys go by.
+	// then forgotten: a request after that is a new charge. What the
+	// service keeps must stay bounded however many keys go by.
 	return Receipt{}, notImplemented("Service.Charge in service.go")
 }

@@ -10,17 +10,14 @@ import (
 
 // Store is the service's durable storage: the only thing that survives a
 // crash. A Service keeps everything that must outlive the process here.
-//
-// Each method is one operation, and a crash can fall between any two of
-// them. Commit is the only way to make several changes at once: it applies
-// all of its writes, or none of them.
+// Each method call is one operation on the store.
 type Store interface {
 	// Get returns the value stored under key, and whether there is one.
 	Get(key string) (value []byte, found bool, err error)
 	// Scan returns every entry whose key starts with prefix, in key order.
 	Scan(prefix string) ([]Entry, error)
-	// Commit applies writes atomically: after a crash, either every one of
-	// them is durable or none is.
+	// Commit applies writes, in order, as one atomic operation: after a
+	// crash, either every one of them is durable or none is.
 	Commit(writes ...Write) error
 }
 

@@ -5,8 +5,8 @@ package breaker
 // The API the tests use (keep these names and signatures):
 //
 //	New(cfg Config) *Breaker              // panics if cfg.Validate() fails
-//	(*Breaker).Allow() (Generation, error) // ErrOpen, ErrTooManyProbes
-//	(*Breaker).Record(g Generation, err error)
+//	(*Breaker).Allow() (Ticket, error) // ErrOpen, ErrTooManyProbes
+//	(*Breaker).Record(t Ticket, err error)
 //	(*Breaker).State() State
 //	(*Breaker).Counts() Counts
 //
@@ -24,10 +24,9 @@ type Breaker struct {
 	// TODO(part 1): what the breaker must remember to decide.
 }
 
-// Generation is the ticket Allow hands out with each call, for Record to
-// take back with the call's result. It is how Record knows when the call
-// started. What it holds is yours to decide (parts 2 and 3).
-type Generation struct {
+// Ticket is what Allow hands out with each call, for Record to take back
+// with the call's result. What it holds is yours to decide.
+type Ticket struct {
 	// TODO(part 2)
 }
 
@@ -44,17 +43,17 @@ func New(cfg Config) *Breaker {
 // returns ErrOpen without calling anything: failing fast is the whole point.
 // In the half-open state it lets MaxProbes calls through and returns
 // ErrTooManyProbes for more. A call it allows counts as a request; its
-// result comes back through Record, with the Generation Allow returned.
-func (b *Breaker) Allow() (Generation, error) {
+// result comes back through Record, with the Ticket Allow returned.
+func (b *Breaker) Allow() (Ticket, error) {
 	// TODO(part 1): decide, and count what you allow.
-	return Generation{}, notImplemented("Breaker.Allow in breaker.go")
+	return Ticket{}, notImplemented("Breaker.Allow in breaker.go")
 }
 
 // Record reports the result of a call Allow let through: err nil for a
 // success. In the closed state a failure may trip the breaker
 // (cfg.ShouldTrip); in the half-open state one failure opens it again and
 // MaxProbes successes in a row close it.
-func (b *Breaker) Record(g Generation, err error) {
+func (b *Breaker) Record(t Ticket, err error) {
 	// TODO(part 1): count the result and change state when the rules say.
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -341,5 +342,31 @@ func TestClientRetriesOfManyClientsSpreadOut(t *testing.T) {
 		assert.LessOrEqual(t, peak, clients/5, clientLesson(
 			fmt.Sprintf("%d clients failed together at the start, and %d of their retries reached the dependency within the same 10ms, at %v", clients, peak, peakAt),
 			"without jitter, clients that failed together retry together, in waves that can keep a recovering dependency down (a retry storm); a random wait spreads them out"))
+	})
+}
+
+// TestOneClientServesManyCallers shares one client among the handlers of a
+// service. Its random source notices two draws at once: a *rand.Rand is
+// not safe for concurrent use, and this shows it with or without the race
+// detector.
+func TestOneClientServesManyCallers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const callers = 200
+		policy := RetryPolicy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Second}
+		rnd, overlaps := seeds.Shared(t)
+		c := NewClient(newFakeDep(depFailsFirst(1)).call, New(Config{ConsecutiveFailures: 1000}), policy, nil, rnd)
+		results := make([]callResult, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() { results[i] = timedCall(c, fmt.Sprintf("caller-%d", i), time.Minute) })
+		}
+		wg.Wait()
+		requireWritten(t, results...)
+		for _, r := range results {
+			require.NoError(t, r.err, "the dependency failed each request once, then answered: %s", r)
+		}
+		assert.Zero(t, overlaps.Count(), clientLesson(
+			fmt.Sprintf("%d callers shared one client, and %d times one drew from its *rand.Rand while another was drawing", callers, overlaps.Count()),
+			"a Client is safe for concurrent use, and a *rand.Rand is not: draws from one shared generator need a lock (two at once can return the same wait, and retries meant to spread out collide)"))
 	})
 }

@@ -151,7 +151,7 @@ func TestSameDecisionsAsGobreaker(t *testing.T) {
 			start := time.Now()
 
 			type inFlight struct {
-				gen  Generation
+				gen  Ticket
 				done func(error)
 			}
 			calls := map[int]inFlight{}

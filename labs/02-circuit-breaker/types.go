@@ -11,12 +11,12 @@
 //
 //	Part 1  Allow / Record: the closed, open and half-open states (breaker.go)
 //	Part 2  a rolling window of buckets, and a failure ratio (breaker.go)
-//	Part 3  generations, so that late results do not count (breaker.go)
+//	Part 3  late results, and many callers at once (breaker.go)
 //	Part 4  conformance: the same decisions as sony/gobreaker (breaker.go)
 //	Part 5  a resilient client: breaker, retries, fallback (client.go)
 //
 // This file holds what you build on: the states, the configuration, the
-// counts, the errors. Generation is in breaker.go: its shape is yours.
+// counts, the errors. Ticket is in breaker.go: its shape is yours.
 // Run `grader test 02` (or `go test .`) after each part.
 package breaker
 

@@ -33,7 +33,7 @@ func TestRatioNeedsTheMinimumVolume(t *testing.T) {
 func TestRatioCountsCallsStillInProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(halfFail)
-		var pending []Generation
+		var pending []Ticket
 		for range 6 {
 			g, err := b.Allow()
 			require.NoError(t, err)
@@ -117,7 +117,7 @@ func TestResultCountsInTheBucketItsCallStartedIn(t *testing.T) {
 		time.Sleep(7 * time.Second) // 10s: the bucket the call started in leaves the window
 		assert.Zero(t, b.Counts().TotalFailures, lesson(
 			"a call started at 0s and failed at 3s; at 10s its failure is still counted",
-			"a result belongs to the bucket its call started in (the Generation says which), and leaves the window with it, together with its request"))
+			"a result belongs to the bucket its call started in (the Ticket says which), and leaves the window with it, together with its request"))
 
 		late, err := b.Allow() // at 10s
 		require.NoError(t, err)

@@ -11,8 +11,8 @@ import (
 // the sender's term: that is how nodes learn that time has moved on.
 
 // RequestVote asks for a vote: "make me leader of Term". (Raft §5.2)
-// With PreVote set it only asks "would you vote for me in Term?", and
-// changes nothing at the receiver (part 4, Raft thesis §9.6).
+// With PreVote set it only asks "would you vote for me in Term?" (part 4,
+// Raft thesis §9.6).
 type RequestVote struct {
 	Term      uint64 // the candidate's term; for a pre-vote, the term it would stand in
 	Candidate sim.NodeID
@@ -21,7 +21,7 @@ type RequestVote struct {
 
 // RequestVoteReply answers a RequestVote.
 type RequestVoteReply struct {
-	Term        uint64 // the voter's term, for the candidate to update itself
+	Term        uint64 // in the answer to a real vote, the voter's term
 	VoteGranted bool
 	PreVote     bool // the answer to a pre-vote
 }
@@ -36,7 +36,7 @@ type AppendEntries struct {
 
 // AppendEntriesReply answers an AppendEntries.
 type AppendEntriesReply struct {
-	Term    uint64 // the follower's term, for the leader to update itself
+	Term    uint64 // the follower's term
 	Success bool   // false if the leader's term was stale
 }
 

@@ -15,30 +15,25 @@ package raft
 //
 // You will build, in order:
 //
-//	Part 1  timeouts and voting: a randomized election timer, candidates,
-//	        one vote per term saved before replying, a majority makes a
-//	        leader, heartbeats keep it, a candidate follows the leader of
-//	        its term
-//	Part 2  terms: a newer term makes any node a follower, replies
-//	        included, and a deposed leader stops its heartbeats; stale
-//	        messages are refused; stale votes are not counted
-//	Part 3  liveness: a candidate whose election times out tries again
-//	Part 4  pre-vote (stretch): ask before raising the term
+//	Part 1  timeouts and voting: a cluster with no leader elects one and
+//	        keeps it, and a vote binds a node even across a crash
+//	Part 2  terms: messages from older and newer terms, on a network that
+//	        loses, duplicates and reorders, with crashes and partitions
+//	Part 3  liveness: a new leader soon, whenever a majority can talk
+//	Part 4  pre-vote (stretch): a node that cannot win disrupts nobody
 //
-// The shape is that of etcd-io/raft: HandleMessage first applies the rules
-// on terms that every role shares, in one place, then hands the message to
-// the step function of the node's role. Roles change only in
-// becomeFollower, becomeCandidate and becomeLeader.
+// The shape is that of etcd-io/raft: HandleMessage first does what every
+// role does alike, in one place, then hands the message to the step
+// function of the node's role. Roles change only in becomeFollower,
+// becomeCandidate and becomeLeader.
 //
-// The article this workbook grew from starts like this:
+// The article this workbook grew from starts its election like this:
 //
 //	public void onElectionTimeout() {
 //	    if (state == NodeState.FOLLOWER) {
 //	        startLeaderElection();
 //	    }
 //	}
-//
-// which is right for part 1 and wrong by part 3: find out why.
 //
 // Run `grader test 03` (or `go test ./labs/03-raft-election/`) after each
 // part. Log what your node decides with n.env.Logf: the lines show in the
@@ -53,8 +48,8 @@ type Node struct {
 	cfg Config
 	env sim.Env
 
-	// Persistent state (Figure 2): save it with SaveHardState before
-	// sending anything that depends on it.
+	// Persistent state (Figure 2): what the node must not forget in a
+	// crash. Only env.Storage() survives one (SaveHardState).
 	term     uint64
 	votedFor sim.NodeID
 
@@ -62,8 +57,7 @@ type Node struct {
 	role   Role
 	leader sim.NodeID // the leader of term, if known
 
-	// TODO(part 1): the votes of an election, the timers you set (keep
-	// their ids to cancel them), and whatever else you need.
+	// TODO(part 1): whatever else the node must keep track of.
 }
 
 // Role returns the node's role.
@@ -83,20 +77,15 @@ func (n *Node) Leader() sim.NodeID { return n.leader }
 // knew is gone except what is in env.Storage().
 func (n *Node) Start(env sim.Env) {
 	n.env = env
-	// TODO(part 1): load the term and vote (LoadHardState), start as a
-	// follower, and set the election timer.
+	// TODO(part 1): boot as a follower (§5.2).
 }
 
 // HandleMessage is called for every message that reaches the node.
 func (n *Node) HandleMessage(from sim.NodeID, msg sim.Message) {
-	// The rules every role shares come first, in one place (§5.1).
+	// What every role does alike comes first, in one place.
 	// termOf(msg) gives the message's term.
-	// TODO(part 1): a request (RequestVote, AppendEntries) with a newer
-	// term than the node's makes it a follower of that term
-	// (becomeFollower).
-	// TODO(part 2): the same for replies, in every role. A request with
-	// an older term is refused, and the reply carries this node's term;
-	// an older reply is dropped.
+	// TODO(part 1): a message of a newer term than the node's (§5.1).
+	// TODO(part 2): messages of other terms than the node's (§5.1).
 
 	switch n.role {
 	case Follower:
@@ -110,59 +99,44 @@ func (n *Node) HandleMessage(from sim.NodeID, msg sim.Message) {
 
 // stepFollower handles a message in the follower role.
 func (n *Node) stepFollower(from sim.NodeID, msg sim.Message) {
-	// TODO(part 1): answer RequestVote (one vote per term, saved before
-	// the reply); a heartbeat (AppendEntries) from the leader resets the
-	// election timer and is answered.
+	// TODO(part 1): RequestVote and AppendEntries (§5.2, Figure 2).
 }
 
 // stepCandidate handles a message while campaigning.
 func (n *Node) stepCandidate(from sim.NodeID, msg sim.Message) {
-	// TODO(part 1): count the votes granted; a majority of the cluster,
-	// this node included, makes it leader. A heartbeat from a leader of
-	// the same term means the election is lost: become its follower.
+	// TODO(part 1): the answers to its RequestVotes, and whatever else
+	// reaches a candidate (§5.2).
 }
 
 // stepLeader handles a message in the leader role.
 func (n *Node) stepLeader(from sim.NodeID, msg sim.Message) {
-	// TODO(part 1): a leader refuses votes in its own term (it voted for
-	// itself).
+	// TODO(part 1): whatever reaches a leader (§5.2).
 }
 
 // HandleTimer is called when a timer set with n.env.SetTimer fires, with
 // the value given then: electionTimeout{} or heartbeatTick{}.
 func (n *Node) HandleTimer(t sim.Timer) {
-	// TODO(part 1): when the election timer fires, start an election;
-	// when the leader's heartbeat timer fires, send heartbeats and set it
-	// again.
-	// TODO(part 3): what should a candidate do when its election timer
-	// fires?
-	// TODO(part 4): with n.cfg.PreVote, run a pre-vote first.
+	// TODO(part 1): electionTimeout and heartbeatTick.
+	// TODO(part 4): with n.cfg.PreVote, a pre-vote comes first.
 }
 
-// becomeFollower makes the node a follower of term (saving the new term,
-// with no vote, if it is newer), following leader if known.
+// becomeFollower makes the node a follower in term, following leader, or
+// nobody yet if leader is 0.
 func (n *Node) becomeFollower(term uint64, leader sim.NodeID) {
-	// TODO(part 1): save a newer term with no vote, take the follower
-	// role and the leader, and set the election timer.
-	// TODO(part 2): a leader that becomes a follower sends no more
-	// heartbeats.
+	// TODO(part 1)
 }
 
-// becomeCandidate starts an election in a new term: vote for yourself,
-// save, reset the election timer, ask every peer for its vote.
+// becomeCandidate stands for election in a new term (§5.2).
 func (n *Node) becomeCandidate() {
 	// TODO(part 1)
 }
 
-// becomeLeader takes office: heartbeats to every peer at once and every
-// HeartbeatInterval after, and no election timer while leading.
+// becomeLeader takes office (§5.2).
 func (n *Node) becomeLeader() {
 	// TODO(part 1)
 }
 
-// resetElectionTimer cancels the election timer and sets a new one, with a
-// timeout drawn at random from [cfg.ElectionTimeoutMin,
-// cfg.ElectionTimeoutMax) with n.env.Rand().
+// resetElectionTimer starts the node's election timeout over, from now.
 func (n *Node) resetElectionTimer() {
-	// TODO(part 1): why random? Read §5.2 on split votes.
+	// TODO(part 1)
 }

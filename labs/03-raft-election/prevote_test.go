@@ -114,6 +114,9 @@ func TestPreCandidateWithAMajorityStandsForElection(t *testing.T) {
 	o.elect()
 	o.take()
 	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	require.True(t, o.node.Role() == PreCandidate && o.node.Term() == 0, lesson(
+		fmt.Sprintf("n1, a pre-candidate in term 0, got its first pre-vote, granted for term 1; n1 is now a %v in term %d", o.node.Role(), o.node.Term()),
+		"a granted pre-vote carries the term that was asked for, which nobody is in yet: it is an answer, not news of a newer term, and moves nobody to it (thesis §9.6)"))
 	log := o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
 	assert.Equal(t, Candidate, o.node.Role(), "3 of 5 pre-votes: now the real election")
 	assert.Equal(t, 1, int(o.node.Term()))

@@ -15,11 +15,10 @@ import (
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
-// Config is the timing of the election. The election timeout is drawn at
-// random from [ElectionTimeoutMin, ElectionTimeoutMax) every time it is
-// reset; the leader sends heartbeats every HeartbeatInterval, well inside
-// the minimum election timeout so that followers never time out while it
-// lives.
+// Config is the timing of the election. Every election timeout lies in
+// [ElectionTimeoutMin, ElectionTimeoutMax); the leader sends heartbeats
+// every HeartbeatInterval, well inside the minimum election timeout so
+// that followers never time out while it lives.
 type Config struct {
 	ElectionTimeoutMin time.Duration // default 150ms
 	ElectionTimeoutMax time.Duration // default 300ms
@@ -97,7 +96,7 @@ type HardState struct {
 const hardStateKey = "raft/hardstate"
 
 // SaveHardState writes hs to storage. The write is durable when it
-// returns: save before you send anything that depends on it.
+// returns.
 func SaveHardState(s sim.Storage, hs HardState) {
 	data, err := json.Marshal(hs)
 	if err != nil {

@@ -53,12 +53,12 @@ func New(cfg Config) *Breaker {
 // returns ErrOpen, and in the half-open state ErrTooManyProbes once
 // MaxProbes calls are in progress: the caller must not make the call. When
 // it allows the call, the caller reports the result with Record and the
-// Generation it got.
-func (b *Breaker) Allow() (Generation, error) {
+// Ticket it got.
+func (b *Breaker) Allow() (Ticket, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.refresh(time.Now())
-	g := Generation{Epoch: b.epoch, Bucket: b.age}
+	g := Ticket{Epoch: b.epoch, Bucket: b.age}
 	switch {
 	case b.state == Open:
 		return g, ErrOpen
@@ -76,7 +76,7 @@ func (b *Breaker) Allow() (Generation, error) {
 // a success. A result from an earlier epoch (the breaker changed state, or
 // its fixed window was reset, while the call was in progress) is ignored:
 // it says something about a past the breaker has already judged.
-func (b *Breaker) Record(g Generation, err error) {
+func (b *Breaker) Record(g Ticket, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
@@ -231,9 +231,9 @@ func (b *Breaker) clearCounts() {
 	}
 }
 
-// Generation is the ticket Allow hands out with each call, for Record to
+// Ticket is the ticket Allow hands out with each call, for Record to
 // take back with the call's result: when the call started.
-type Generation struct {
+type Ticket struct {
 	Epoch  uint64 // the breaker's cycle: bumped by every state change and fixed-window reset
 	Bucket uint64 // the bucket of the rolling window the call started in
 }

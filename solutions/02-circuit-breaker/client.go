@@ -91,7 +91,7 @@ func (c *Client) attempt(ctx context.Context, req string) (string, error) {
 // Checking State here is not racy: if the breaker changed state since
 // Allow, the attempt belongs to an older generation and Record ignores
 // it whatever it says.
-func (c *Client) report(ctx context.Context, g Generation, err error) {
+func (c *Client) report(ctx context.Context, g Ticket, err error) {
 	if err != nil && ctx.Err() != nil && c.breaker.State() != HalfOpen {
 		return
 	}

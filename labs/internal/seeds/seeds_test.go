@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -105,4 +106,29 @@ func TestSweepWithASeedRunsOnlyThatSeed(t *testing.T) {
 	var got []uint64
 	Sweep(t, 50, func(t *testing.T, seed uint64) { got = append(got, seed) })
 	assert.Equal(t, []uint64{77}, got)
+}
+
+func TestSharedCountsOnlyUnguardedDraws(t *testing.T) {
+	draw := func(lock bool) int64 {
+		r, overlaps := Shared(t)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				for range 20 {
+					if lock {
+						mu.Lock()
+					}
+					r.Uint64()
+					if lock {
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return overlaps.Count()
+	}
+	assert.Zero(t, draw(true), "draws under one lock never overlap")
+	assert.Positive(t, draw(false), "50 goroutines drawing without a lock, each yielding inside its draw, overlap")
 }

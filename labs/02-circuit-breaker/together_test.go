@@ -1,0 +1,61 @@
+package breaker
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// together runs rounds in which each of callers goroutines calls
+// body(caller, round) at the same moment, released by a spinning barrier.
+// It is how a test catches two steps a few instructions apart that should
+// have been one, without the race detector: one round rarely lands a
+// caller between them, tens of thousands do. It returns how many rounds
+// really ran in parallel, with no caller that had to yield to let the
+// others arrive (on one CPU, none can).
+func together(callers, rounds int, body func(caller, round int)) (parallel int) {
+	arrived := make([]atomic.Int32, rounds)
+	yielded := make([]atomic.Bool, rounds)
+	// Fresh goroutines every chunk: callers that once had to yield can end
+	// up taking turns on one CPU, and new goroutines spread out again.
+	const chunk = 500
+	for first := 0; first < rounds; first += chunk {
+		var wg sync.WaitGroup
+		for c := range callers {
+			wg.Go(func() {
+				for r := first; r < min(first+chunk, rounds); r++ {
+					arrived[r].Add(1)
+					for spins := 0; arrived[r].Load() < int32(callers); spins++ {
+						if spins > 1000 {
+							yielded[r].Store(true)
+							runtime.Gosched() // more callers than running CPUs
+						}
+					}
+					body(c, r)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for r := range yielded {
+		if !yielded[r].Load() {
+			parallel++
+		}
+	}
+	return parallel
+}
+
+// parallelRounds is how many rounds of together a test wants to have run
+// in parallel. A loaded machine gives them slowly, so a test runs batch
+// after batch until it has them, up to batches() of them.
+const parallelRounds = 30000
+
+// batches is how many batches a test may run to get parallelRounds. One
+// is enough on one CPU, where no round runs in parallel, and under the race
+// detector, which sees a missing lock in any round.
+func batches() int {
+	if raceDetector || runtime.GOMAXPROCS(0) < 2 {
+		return 1
+	}
+	return 100
+}
