@@ -66,7 +66,7 @@ func (c *cli) verify(args []string) int {
 			}
 		}
 	}
-	mode := "with the race detector"
+	mode := "with the race detector (wrong solutions without it)"
 	if !race {
 		mode = "without the race detector"
 	}

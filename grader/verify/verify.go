@@ -289,7 +289,8 @@ func (v *Verifier) solution(ctx context.Context, lab *catalog.Lab, overlay map[s
 	}
 }
 
-// wrong: the fixture's part must fail, and so must each test it names.
+// wrong: the fixture's part must fail, and so must each test it names,
+// without the race detector unless the fixture asks for it.
 func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp string, w *Wrong, c *Check) {
 	patched, err := w.Apply(solDir, tmp)
 	if err != nil {
@@ -313,7 +314,7 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 	} else {
 		args = []string{"-test.failfast"}
 	}
-	res, err := v.runLabRace(ctx, lab, overlay, []*catalog.Part{part}, !v.Options.Race || w.NoRace, args...)
+	res, err := v.runLabRace(ctx, lab, overlay, []*catalog.Part{part}, !v.Options.Race || !w.Race, args...)
 	if err != nil {
 		c.Problems = append(c.Problems, err.Error())
 		return
@@ -343,8 +344,8 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 		}
 	}
 	c.Summary = fmt.Sprintf("caught by part %d: %s", w.Part, strings.Join(caught, ", "))
-	if w.NoRace {
-		c.Summary += " without the race detector"
+	if w.Race && v.Options.Race {
+		c.Summary += " with the race detector"
 	}
 	if p.Status != run.Failed {
 		c.Summary += " (" + p.Status.String() + ")"

@@ -309,7 +309,7 @@ func TestLabRunsEveryCheckOfAGoodLab(t *testing.T) {
 }
 
 // raceFixture makes the demo lab run under the race detector and adds two
-// fixtures whose Add is wrong only without it: one says Race-Detector: off.
+// fixtures whose Add is wrong only without it: one says Race-Detector: on.
 func raceFixture() string {
 	const breakWithoutRace = `
 --- a/demo.go
@@ -338,11 +338,11 @@ func raceFixture() string {
 +const offByWithoutRace = 1
 `
 	return strings.Replace(fixture, "title = \"Demo\"\n", "title = \"Demo\"\nrace = true\nrace_reason = \"a test of the verifier\"\n", 1) +
-		"-- solutions/01-demo/wrong/racy-off.patch --\nMistake: wrong without the race detector only\nPart: 1\nRace-Detector: off\n" + breakWithoutRace +
-		"-- solutions/01-demo/wrong/racy-on.patch --\nMistake: wrong without the race detector only\nPart: 1\n" + breakWithoutRace
+		"-- solutions/01-demo/wrong/racy-off.patch --\nMistake: wrong without the race detector only\nPart: 1\n" + breakWithoutRace +
+		"-- solutions/01-demo/wrong/racy-on.patch --\nMistake: wrong without the race detector only\nPart: 1\nRace-Detector: on\n" + breakWithoutRace
 }
 
-func TestRaceDetectorOffRunsTheFixtureWithoutIt(t *testing.T) {
+func TestWrongSolutionsRunWithoutTheRaceDetectorUnlessTheyAsk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a lab's tests")
 	}
@@ -362,7 +362,7 @@ func TestRaceDetectorOffRunsTheFixtureWithoutIt(t *testing.T) {
 	off := byName["wrong/racy-off"]
 	require.NotNil(t, off)
 	assert.True(t, off.OK, "%v", off.Problems)
-	assert.Equal(t, "caught by part 1: TestAdds without the race detector", off.Summary)
+	assert.Equal(t, "caught by part 1: TestAdds", off.Summary, "run without the race detector, where Add is wrong")
 	on := byName["wrong/racy-on"]
 	require.NotNil(t, on)
 	if tool.CanRace {

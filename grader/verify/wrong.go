@@ -23,11 +23,11 @@ import (
 //	Mistake: what a learner got wrong, in a sentence or two
 //	Part: 3
 //	Caught-By: TestCrashAtAnyStepChargesOnce
-//	Race-Detector: off
 //
-// Race-Detector: off runs the fixture's tests without the race detector,
-// in a lab that otherwise runs with it: a data race that is the mistake
-// must also show by its effect, for learners whose machine has no cgo.
+// A fixture's tests run without the race detector, even in a lab that runs
+// with it: a data race that is the mistake must also show by its effect,
+// for learners whose machine has no cgo. Race-Detector: on runs them with
+// it, for a mistake that only the detector can see.
 //
 //	--- a/service.go
 //	+++ b/service.go
@@ -38,7 +38,7 @@ type Wrong struct {
 	Mistake  string
 	Part     int
 	CaughtBy []string // tests that must fail; empty means any test of Part
-	NoRace   bool     // caught without the race detector (Race-Detector: off)
+	Race     bool     // caught only with the race detector (Race-Detector: on)
 	files    []*gitdiff.File
 	git      bool // git diffs name files without the a/ and b/ prefixes
 }
@@ -94,11 +94,11 @@ func readWrong(path string) (*Wrong, error) {
 	}
 	w.CaughtBy = strings.FieldsFunc(hdr.Get("Caught-By"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	switch rd := strings.TrimSpace(hdr.Get("Race-Detector")); rd {
-	case "":
-	case "off":
-		w.NoRace = true
+	case "", "off":
+	case "on":
+		w.Race = true
 	default:
-		return nil, fmt.Errorf("%s: Race-Detector: %q: the only value is off", shown, rd)
+		return nil, fmt.Errorf("%s: Race-Detector: %q: on or off", shown, rd)
 	}
 	return w, nil
 }

@@ -96,13 +96,15 @@ func TestLoadWrongWithoutCaughtByMeansAnyTestOfThePart(t *testing.T) {
 	assert.Empty(t, w.CaughtBy)
 }
 
-func TestLoadWrongReadsRaceDetectorOff(t *testing.T) {
-	w, _ := loadOne(t, "Mistake: m\nPart: 1\nRace-Detector: off\n\n"+addDiff)
-	assert.True(t, w.NoRace)
-	w, _ = loadOne(t, "Mistake: m\nPart: 1\n\n"+addDiff)
-	assert.False(t, w.NoRace, "without the header, the lab's own setting")
-	err := loadErr(t, "Mistake: m\nPart: 1\nRace-Detector: on\n\n"+addDiff)
-	assert.Contains(t, err.Error(), `Race-Detector: "on": the only value is off`)
+func TestLoadWrongReadsRaceDetector(t *testing.T) {
+	w, _ := loadOne(t, "Mistake: m\nPart: 1\nRace-Detector: on\n\n"+addDiff)
+	assert.True(t, w.Race)
+	for _, hdr := range []string{"", "Race-Detector: off\n"} {
+		w, _ = loadOne(t, "Mistake: m\nPart: 1\n"+hdr+"\n"+addDiff)
+		assert.False(t, w.Race, "%q: a fixture is caught without the race detector", hdr)
+	}
+	err := loadErr(t, "Mistake: m\nPart: 1\nRace-Detector: yes\n\n"+addDiff)
+	assert.Contains(t, err.Error(), `Race-Detector: "yes": on or off`)
 }
 
 func TestLoadWrongReadsEveryPatchInNameOrder(t *testing.T) {

@@ -141,6 +141,48 @@ func TestClientDoesNotRetryPermanentErrors(t *testing.T) {
 	}
 }
 
+// replyLostStore applies the first Commit and then answers it with
+// errStoreTimeout, as a store whose reply was lost: the write is durable,
+// the service hears a failure.
+type replyLostStore struct {
+	Store
+	once sync.Once
+}
+
+func (s *replyLostStore) Commit(writes ...Write) error {
+	if err := s.Store.Commit(writes...); err != nil {
+		return err
+	}
+	lost := false
+	s.once.Do(func() { lost = true })
+	if lost {
+		return errStoreTimeout
+	}
+	return nil
+}
+
+func TestClientRetriesFailuresThatAreNotAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := fundedStore(t, map[string]int64{alice: 100_00})
+		svc := New(&replyLostStore{Store: store}, Config{})
+		server := newScriptedServer(func(ctx context.Context, _ int, req ChargeRequest) (Receipt, error) {
+			return svc.Charge(ctx, req)
+		})
+		c := NewClient(server, RetryPolicy{BaseDelay: 10 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Second}, seeds.Rand(t))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+
+		r, err := c.Charge(ctx, alice, 10_00)
+		got := balanceOf(t, store, alice)
+		require.NoError(t, err, lesson(
+			fmt.Sprintf("the service charged alice (she has %s now), but the reply of its store was lost (%q), so it answered with an error; after %d attempt(s) the client gave up with %q, and its caller believes a payment failed that went through",
+				money(got), errStoreTimeout, len(server.arrivals), err),
+			"only ErrInvalidRequest, ErrInsufficientFunds and ErrKeyReused are answers. Any other error says the attempt failed, not the payment (here it had even gone through): retry it with the same key, as you retry ErrUnavailable. A list of the errors worth retrying turns every failure you did not think of into a payment given up"))
+		assert.Equal(t, int64(90_00), got, "one payment, one charge")
+		assert.Equal(t, got, r.Balance, "the retry must return the receipt of the charge")
+	})
+}
+
 func TestClientBackoffIsExponentialWithFullJitter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const clients, retries = 400, 6

@@ -8,7 +8,9 @@ package idempotency
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,4 +123,91 @@ func TestConcurrentReuseOfOneKeyChargesOnlyOnce(t *testing.T) {
 		fmt.Sprintf("one key sent at once for %d different accounts charged %d accounts", n, charged),
 		"a key stands for one charge whatever the account; requests with the same key must take turns even when they are for different accounts, or a buggy client's key charges everyone"))
 	assert.Equal(t, n-1, reused, "all but the first must fail with ErrKeyReused")
+}
+
+// stallingStore holds the first Commit that writes account's balance until
+// release is closed: a charge stuck at the store (a slow disk, a lock taken
+// by a backup) for as long as the test likes.
+type stallingStore struct {
+	Store
+	account string
+	stalled chan struct{} // closed when the stuck Commit has begun
+	release chan struct{} // closing it lets that Commit go on
+
+	once sync.Once
+}
+
+func (s *stallingStore) Commit(writes ...Write) error {
+	for _, w := range writes {
+		if w.Key == BalanceKey(s.account) {
+			s.once.Do(func() {
+				close(s.stalled)
+				<-s.release
+			})
+			break
+		}
+	}
+	return s.Store.Commit(writes...)
+}
+
+func TestDuplicateWaitingForTheFirstStopsWhenItsContextEnds(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00})
+	stuck := &stallingStore{Store: store, account: alice, stalled: make(chan struct{}), release: make(chan struct{})}
+	svc := New(stuck, Config{})
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+
+	// The first attempt reaches the store, and the store does not answer.
+	var first Receipt
+	var firstErr error
+	firstDone := make(chan struct{})
+	go func() {
+		defer close(firstDone)
+		first, firstErr = svc.Charge(context.Background(), req)
+	}()
+	unstick := sync.OnceFunc(func() { close(stuck.release); <-firstDone })
+	defer unstick()
+	select {
+	case <-stuck.stalled:
+	case <-firstDone:
+		require.NoError(t, firstErr, describe(req))
+		require.FailNow(t, "the charge never wrote alice's balance", describe(req))
+	}
+
+	// The client's attempt times out, and its retry arrives, with a context
+	// of its own, while the first is still at the store.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var dupErr error
+	dupDone := make(chan struct{})
+	go func() {
+		defer close(dupDone)
+		_, dupErr = svc.Charge(ctx, req)
+	}()
+	require.False(t, waitUnlessStuck(dupDone), lesson(
+		fmt.Sprintf("a duplicate that arrived while the first call was still at the store returned at once (%v)", dupErr),
+		"a duplicate that arrives while the first is in progress waits for it, then returns its receipt"))
+
+	cancel() // that attempt of the client times out too
+	returned := waitUnlessStuck(dupDone)
+	if !returned { // a wait that polls on a timer looks stuck between polls: give it a moment
+		select {
+		case <-dupDone:
+			returned = true
+		case <-time.After(time.Second):
+		}
+	}
+	require.True(t, returned, lesson(
+		"a duplicate was waiting for the first call of its key, which was stuck at the store; its context ended (the client's attempt timed out) and Charge kept waiting",
+		"waiting for the call in flight is a wait like any other: select on ctx.Done() as well, and return ctx.Err() when it ends. Duplicates come precisely when the first attempt is slow (its client timed out and retried); one that ignores its context outlives its caller, and every retry adds another"))
+	require.Error(t, dupErr, "the duplicate returned a receipt while the first call of its key was still at the store")
+	assert.False(t, permanentError(dupErr), lesson(
+		fmt.Sprintf("a duplicate whose context ended while it waited for the first call failed with %q", dupErr),
+		"a wait that ended says nothing about the payment: return ctx.Err(), never an answer the client stops retrying on"))
+
+	unstick()
+	require.NoError(t, firstErr, "the first call, once the store answered")
+	again, err := svc.Charge(context.Background(), req)
+	require.NoError(t, err, "the client's next retry")
+	requireSameReceipt(t, first, again, "the next retry must get the receipt of the first call")
+	assert.Equal(t, int64(90_00), balanceOf(t, store, alice), "one key, one charge")
 }

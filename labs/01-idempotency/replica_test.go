@@ -429,7 +429,7 @@ func TestDuplicateCommittedByAnotherReplicaMidChargeGetsTheReceipt(t *testing.T)
 			require.NoError(t, errA, lesson(
 				fmt.Sprintf("replica B ran %s to the end (alice now has %s) while replica A was between its etcd calls %d and %d. Replica A then answered the same request with %q: the client tells the user the payment was refused, and the money is gone.\nreplica A's etcd calls:%s",
 					describe(req), money(balance), k, k+1, errA, a.report("replica B charges the payment here")),
-				"decide from one moment of etcd: read the record and the balance together, in one Txn of two Gets. Read apart, a replica can see no record of the key and then a balance that already paid for it; a refusal is an answer the client never retries, so it must be true"))
+				"decide from one moment of etcd: the record and the balance as they were at the same revision. Read apart, a replica can see no record of the key and then a balance that already paid for it; a refusal is an answer the client never retries, so it must be true"))
 			requireSameReceipt(t, fromB, fromA, "both replicas must answer with the one receipt")
 			assert.Equal(t, int64(0), balance, "alice's 10.00, charged once")
 		})

@@ -117,6 +117,33 @@ func TestStoreStaysBoundedUnderSteadyTraffic(t *testing.T) {
 	})
 }
 
+func TestStoreStaysBoundedAcrossRestarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			retention    = time.Hour
+			every        = 10 * time.Second
+			restartEvery = 10 * time.Minute // deploys, a crash loop, autoscaling
+			runFor       = 6 * time.Hour
+			window       = int(retention / every)
+		)
+		store := fundedStore(t, map[string]int64{alice: 1 << 50})
+		var svc *Service
+		peak := 0
+		for i := 0; i < int(runFor/every); i++ {
+			if time.Duration(i)*every%restartEvery == 0 {
+				svc = New(store, Config{Retention: retention}) // the process restarts
+			}
+			_, err := svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("k%d", i), Account: alice, Amount: 1})
+			require.NoError(t, err)
+			peak = max(peak, store.Len()-1) // everything but alice's balance
+			time.Sleep(every)
+		}
+		assert.LessOrEqual(t, peak, 2*window, lesson(
+			fmt.Sprintf("over %v of one charge every %v, with the service restarted every %v, the store held %d records at its peak; a %v retention needs about %d", runFor, every, restartEvery, peak, retention, window),
+			"a restarted service must sweep too. When the last sweep ran is memory, and a restart wipes it: a schedule that starts again at New and waits a good part of the window before its first sweep never sweeps a service that restarts more often than that. Sweep soon after a start (the first charge may), or keep the time of the last sweep in the store"))
+	})
+}
+
 func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const (

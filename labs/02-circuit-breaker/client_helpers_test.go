@@ -248,3 +248,23 @@ func outage(t *testing.T) *outageRun {
 	requireWritten(t, o.results...)
 	return o
 }
+
+// cancelOnDraw is a random source that cancels a caller's ctx when the
+// client draws a wait from it. Its draws are all 1, the smallest that
+// rand.Rand's Int64N does not reject (0 it draws again, forever), which
+// makes Int64N(n) 0 for the bounds of these tests: the wait before the retry
+// ends at the very instant the caller gives up, so both the wait's timer and
+// ctx.Done() are ready when the client looks.
+type cancelOnDraw struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+func (s *cancelOnDraw) Uint64() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return 1
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -232,6 +233,70 @@ func TestClientDoesNotBlameTheDependencyWhenTheCallerGivesUp(t *testing.T) {
 				fmt.Sprintf("the caller of a half-open breaker's only probe gave up; for the 30s after that, three times the breaker's Timeout, not one of the calls made every second got the dependency's answer (the last: %s). The breaker is %v",
 					r, b.State()),
 				"a half-open breaker lets no other call through until it hears how each probe went: always report a probe, as a failure if its caller gave up (the dependency has not shown it is back)"))
+		})
+	})
+}
+
+// TestClientStartsNothingOnceTheCallerHasGivenUp has the caller give up at
+// the instant the wait before a retry ends. A select with both ctx.Done()
+// and the timer ready picks either at random, so a client that checks ctx
+// only before it waits goes on, half the time, as if the caller were still
+// there; forty calls show it every run.
+func TestClientStartsNothingOnceTheCallerHasGivenUp(t *testing.T) {
+	policy := RetryPolicy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Second}
+	const calls = 40
+	// run makes that many Calls, each with a fresh breaker of cfg, whose first
+	// attempt fails; the caller gives up as the wait before the retry ends.
+	run := func(t *testing.T, cfg Config) (results []callResult, retries, asked int) {
+		for i := range calls {
+			src := &cancelOnDraw{}
+			dep := newFakeDep(depFails)
+			fb := &fallbacks{}
+			c := NewClient(dep.call, New(cfg), policy, fb.fallback, rand.New(src))
+			ctx, cancel := context.WithCancel(context.Background())
+			src.cancel = cancel
+			r := callResult{req: fmt.Sprintf("req-%d", i), start: time.Now()}
+			r.answer, r.err = c.Call(ctx, r.req)
+			r.took = time.Since(r.start)
+			cancel()
+			requireWritten(t, r)
+			results = append(results, r)
+			retries += max(0, dep.len()-1)
+			asked += len(fb.all())
+		}
+		return results, retries, asked
+	}
+	firstWrong := func(rs []callResult) string {
+		for _, r := range rs {
+			if !errors.Is(r.err, context.Canceled) {
+				return r.String()
+			}
+		}
+		return "none"
+	}
+
+	t.Run("closed", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			_, retries, _ := run(t, Config{ConsecutiveFailures: 1000})
+			assert.Zero(t, retries, clientLesson(
+				fmt.Sprintf("in %d calls the first attempt failed and the caller gave up as the wait before the retry ended; the dependency still got %d retries, for callers already gone",
+					calls, retries),
+				"look at ctx after every wait, not only before it: when the timer and ctx.Done() are both ready, select picks either. Whenever ctx has ended, start no attempt: the answer has nobody to go to, and in a half-open breaker that attempt takes the probe, fails it, and opens the breaker again for nothing"))
+		})
+	})
+	t.Run("open", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rs, _, asked := run(t, Config{ConsecutiveFailures: 1, Timeout: time.Hour})
+			wrong := 0
+			for _, r := range rs {
+				if !errors.Is(r.err, context.Canceled) {
+					wrong++
+				}
+			}
+			assert.Zero(t, wrong, clientLesson(
+				fmt.Sprintf("in %d calls the first attempt failed and opened the breaker, and the caller gave up as the wait before the retry ended; %d calls did not return an error wrapping ctx.Err(), and the fallback was asked %d times (first: %s)",
+					calls, wrong, asked, firstWrong(rs)),
+				"the fallback is for a dependency that cannot answer, not for a caller who has stopped listening: look at ctx after the wait, before asking the breaker again, and return an error that wraps ctx.Err()"))
 		})
 	})
 }

@@ -51,7 +51,9 @@ func TestFixedWindowStartsOverEveryWindow(t *testing.T) {
 		b := New(Config{ConsecutiveFailures: 5, Window: 10 * time.Second})
 		fail(t, b, 4)
 		time.Sleep(10 * time.Second)
-		assert.Equal(t, uint32(4), b.Counts().ConsecutiveFailures, "at exactly Window the window has not ended yet")
+		assert.Equal(t, uint32(4), b.Counts().ConsecutiveFailures, lesson(
+			fmt.Sprintf("exactly 10s after a fixed window of 10s began, its counts are %+v", b.Counts()),
+			"a fixed window ends strictly after Window has passed, as the open state ends strictly after Timeout (gobreaker's rule: part 4 holds you to it); at exactly Window it still counts"))
 		time.Sleep(time.Nanosecond)
 		assert.Equal(t, Counts{}, b.Counts(), lesson("a fixed window of 10s ended and the counts were kept",
 			"with Buckets 0 or 1, the closed state's counts are cleared when Window has passed since the window began"))
@@ -72,7 +74,7 @@ func TestRollingWindowForgetsOneBucketAtATime(t *testing.T) {
 		got := b.Counts()
 		assert.Equal(t, uint32(8), got.Requests, lesson(
 			fmt.Sprintf("10s after the first of 5 buckets of 2s began, the window counts %d requests (%+v)", got.Requests, got),
-			"a rolling window drops its oldest bucket when a new one begins: here the 2 calls of 0s-2s are gone, 8 remain"))
+			"a rolling window drops its oldest bucket when a new one begins, and a bucket begins at its first instant (unlike a fixed window, which lasts through its last): at exactly 10s the bucket of 10s-12s has begun, so the 2 calls of 0s-2s are gone and 8 remain"))
 		time.Sleep(4 * time.Second)
 		got = b.Counts()
 		assert.Equal(t, Counts{Requests: 4, TotalSuccesses: 2, TotalFailures: 2, ConsecutiveFailures: got.ConsecutiveFailures, ConsecutiveSuccesses: got.ConsecutiveSuccesses}, got,

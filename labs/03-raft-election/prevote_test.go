@@ -61,6 +61,25 @@ func TestPreVoteChangesNothingAtTheVoter(t *testing.T) {
 		"a pre-vote is a question, so granting one resets no timer; only a real vote does (Figure 2, §9.6). A pre-candidate may never stand, and a voter that waits for it each time it asks may never stand either"))
 }
 
+// Reference: Figure 2, rules for followers, and thesis §9.6: a vote gives
+// its candidate a full election timeout. A pre-candidate has not voted in
+// its term, so it may grant a vote; its own campaign is over then, or the
+// pre-votes still on their way make it stand against its own candidate.
+func TestPreCandidateThatVotesStopsCampaigning(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 3, Leader: 2})
+	o.elect() // a pre-candidate for term 4, in term 3
+	o.take()
+	got := sent(o.deliver(3, RequestVote{Term: 3, Candidate: 3}))[3]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 3, VoteGranted: true}}, got,
+		"n1, a pre-candidate in term 3 that has not voted in it, grants n3's vote for term 3")
+	o.deliver(4, RequestVoteReply{Term: 4, VoteGranted: true, PreVote: true})
+	o.deliver(5, RequestVoteReply{Term: 4, VoteGranted: true, PreVote: true})
+	assert.True(t, o.node.Role() != Candidate && o.node.Term() == 3, lesson(
+		fmt.Sprintf("n1, a pre-candidate in term 3, voted for n3 in term 3; then two pre-votes it had asked for earlier arrived, and n1 is now a %v in term %d", o.node.Role(), o.node.Term()),
+		"a node that grants a vote gives that candidate a full election timeout to win (Figure 2): a pre-candidate that votes ends its own campaign, and pre-votes that arrive after count for nothing. Standing now, it would depose the candidate it just voted for"))
+}
+
 // Reference: thesis §9.6 / §4.2.3: a node that hears from a leader refuses
 // to help depose it.
 func TestPreVoteIsRefusedWhileTheLeaderIsHeard(t *testing.T) {

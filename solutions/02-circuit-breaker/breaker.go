@@ -51,7 +51,7 @@ func New(cfg Config) *Breaker {
 
 // Allow reports whether a call may go ahead now. When the breaker is open it
 // returns ErrOpen, and in the half-open state ErrTooManyProbes once
-// MaxProbes calls are in progress: the caller must not make the call. When
+// it has let MaxProbes calls through: the caller must not make the call. When
 // it allows the call, the caller reports the result with Record and the
 // Ticket it got.
 func (b *Breaker) Allow() (Ticket, error) {

@@ -89,7 +89,7 @@ func (c *Client) attempt(ctx context.Context, req string) (string, error) {
 // the cautious verdict, since the dependency has not shown it is back.
 //
 // Checking State here is not racy: if the breaker changed state since
-// Allow, the attempt belongs to an older generation and Record ignores
+// Allow, the attempt belongs to an older cycle, and Record ignores
 // it whatever it says.
 func (c *Client) report(ctx context.Context, g Ticket, err error) {
 	if err != nil && ctx.Err() != nil && c.breaker.State() != HalfOpen {

@@ -176,8 +176,14 @@ func (n *Node) handleRequestVote(from sim.NodeID, m RequestVote) {
 		n.votedFor = m.Candidate
 		n.save()
 		// A node that grants a vote gives that candidate a full timeout to
-		// win before standing itself (Figure 2, rules for followers).
-		n.resetElectionTimer()
+		// win before standing itself (Figure 2, rules for followers). A
+		// pre-candidate gives up its campaign too: pre-votes still on
+		// their way would make it stand against the node it voted for.
+		if n.role == PreCandidate {
+			n.becomeFollower(n.term, 0)
+		} else {
+			n.resetElectionTimer()
+		}
 	}
 	n.env.Send(from, RequestVoteReply{Term: n.term, VoteGranted: granted})
 }
