@@ -263,6 +263,22 @@ func TestCandidateNeedsAMajorityOfTheWholeCluster(t *testing.T) {
 	}
 }
 
+// Reference: §5.2, a majority of a cluster of one is its own vote: a
+// single node (a development setup, the first node of a cluster being
+// built) leads as soon as it stands, with nobody to hear from.
+func TestANodeAloneElectsItself(t *testing.T) {
+	for _, cfg := range []Config{testCfg, preVoteCfg} {
+		t.Run(fmt.Sprintf("prevote_%v", cfg.PreVote), func(t *testing.T) {
+			o := newOne(t, 1, 1, cfg)
+			o.elect()
+			assert.Equal(t, Leader, o.node.Role(), lesson(
+				fmt.Sprintf("n1, alone in a cluster of one, stood for election and is a %v in term %d", o.node.Role(), o.node.Term()),
+				"its own vote is a majority of one (§5.2): count it when the election starts, not only when a reply comes in, for no reply ever will"))
+			assert.Equal(t, 1, int(o.node.Term()), "one election, one term")
+		})
+	}
+}
+
 // Reference: §5.2 "Leaders send periodic heartbeats ... to all followers in
 // order to maintain their authority."
 func TestLeaderSendsHeartbeatsEveryInterval(t *testing.T) {

@@ -34,6 +34,13 @@ func TestNewerTermMakesAnyNodeAFollower(t *testing.T) {
 					fmt.Sprintf("n1, a %v in term 2, received %v and is still a %v", role, msg, o.node.Role()),
 					"any message with a newer term makes a node a follower of that term (§5.1): its own term is over"))
 				assert.Equal(t, 7, int(o.node.Term()), "n1 takes the newer term")
+				wantLeader := sim.NodeID(0)
+				if ae, ok := msg.(AppendEntries); ok {
+					wantLeader = ae.Leader
+				}
+				assert.Equal(t, wantLeader, o.node.Leader(), lesson(
+					fmt.Sprintf("n1, a %v in term 2 (leader %v), received %v: in term 7 it names n%d as leader", role, roleLeader(role), msg, o.node.Leader()),
+					"Leader() is the leader of the node's current term, as far as it knows: the leader of term 2 leads nothing in term 7, and a term's leader is known only from its heartbeat (§5.2). Lab 04's clients go where Leader() points"))
 				if _, isVote := msg.(RequestVote); !isVote {
 					assert.Zero(t, o.node.VotedFor(), "a new term starts with no vote")
 				}
@@ -100,4 +107,15 @@ func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
 		"the reply says the cluster has moved on to term 5, maybe while n1 was cut off: n1's leadership is over (§5.1)"))
 	assert.Equal(t, 5, int(o.node.Term()))
 	assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
+}
+
+// roleLeader is who leads term 2 for a node that inRole set up in role.
+func roleLeader(role Role) string {
+	switch role {
+	case Follower:
+		return "n2"
+	case Leader:
+		return "n1"
+	}
+	return "none"
 }
