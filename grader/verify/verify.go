@@ -347,6 +347,9 @@ func (v *Verifier) wrong(ctx context.Context, lab *catalog.Lab, solDir, tmp stri
 	if w.Race && v.Options.Race {
 		c.Summary += " with the race detector"
 	}
+	if w.Offset {
+		c.Summary += " (the patch applies at an offset: remake it against the solution)"
+	}
 	if p.Status != run.Failed {
 		c.Summary += " (" + p.Status.String() + ")"
 	}

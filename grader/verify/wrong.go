@@ -39,6 +39,7 @@ type Wrong struct {
 	Part     int
 	CaughtBy []string // tests that must fail; empty means any test of Part
 	Race     bool     // caught only with the race detector (Race-Detector: on)
+	Offset   bool     // Apply found a change a few lines from where the patch says
 	files    []*gitdiff.File
 	git      bool // git diffs name files without the a/ and b/ prefixes
 }
@@ -128,7 +129,14 @@ func (w *Wrong) Apply(solutionDir, dir string) (map[string]string, error) {
 		}
 		var buf bytes.Buffer
 		if err := gitdiff.Apply(&buf, bytes.NewReader(src), f); err != nil {
-			return nil, fmt.Errorf("%s no longer applies to %s (was the solution changed?): %w", filepath.Base(w.Path), name, err)
+			if !relocate(f, src) {
+				return nil, fmt.Errorf("%s no longer applies to %s (was the solution changed?): %w", filepath.Base(w.Path), name, err)
+			}
+			buf.Reset()
+			if err := gitdiff.Apply(&buf, bytes.NewReader(src), f); err != nil {
+				return nil, fmt.Errorf("%s no longer applies to %s (was the solution changed?): %w", filepath.Base(w.Path), name, err)
+			}
+			w.Offset = true
 		}
 		dst := filepath.Join(dir, w.Name+"."+strings.ReplaceAll(name, "/", "_"))
 		if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {

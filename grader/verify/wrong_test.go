@@ -229,6 +229,19 @@ func TestApplyReportsAPatchThatNoLongerApplies(t *testing.T) {
 	assert.Contains(t, err.Error(), "w.patch no longer applies to demo.go (was the solution changed?)")
 }
 
+func TestApplyFindsAChangeThatMovedAFewLines(t *testing.T) {
+	w, dir := loadOne(t, "Mistake: m\nPart: 1\n\n"+addDiff)
+	grown := strings.Replace(solution, "//go:build solution\n", "//go:build solution\n// Three lines added\n// above the change,\n// which moves down.\n", 1)
+	writeFile(t, filepath.Join(dir, "demo.go"), grown)
+	assert.Equal(t, strings.Replace(grown, "return a + b }", "return a + a }", 1), applyOne(t, w, dir, "demo.go"),
+		"the change is made where its lines now are, 3 lines down")
+	assert.True(t, w.Offset, "and the fixture says it should be remade")
+
+	w, dir = loadOne(t, "Mistake: m\nPart: 1\n\n"+addDiff)
+	applyOne(t, w, dir, "demo.go")
+	assert.False(t, w.Offset, "a patch that applies where it says has no offset")
+}
+
 func TestApplyReportsAFileTheSolutionLacks(t *testing.T) {
 	w, dir := loadOne(t, "Mistake: m\nPart: 1\n\n"+strings.ReplaceAll(addDiff, "demo.go", "other.go"))
 	_, err := w.Apply(dir, t.TempDir())

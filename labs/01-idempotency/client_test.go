@@ -323,6 +323,12 @@ func TestClientAttemptsEndAtTheCallersDeadline(t *testing.T) {
 			fmt.Sprintf("the caller gave Charge %v; its one attempt was never answered, and Charge returned after %v (the attempt's context ended %v after the start)", deadline, took, attemptDeadline),
 			"make each attempt's context from the caller's, context.WithTimeout(ctx, AttemptTimeout), not from context.Background(): an attempt then ends at its own timeout or at the caller's deadline, whichever comes first. The caller's deadline covers everything done on its behalf"))
 		assert.Len(t, server.arrivals, 1, "no attempt may start after the caller's deadline")
+		if len(server.arrivals) > 0 && err != nil {
+			key := server.arrivals[0].req.Key
+			assert.Contains(t, err.Error(), key, lesson(
+				fmt.Sprintf("the caller's deadline ended the payment during its attempt, with %q, which does not name its key %q", err, key),
+				"however the deadline comes, during a wait or during an attempt, the caller does not know whether it was charged; the key is how to find out, so the error must carry it"))
+		}
 	})
 }
 
@@ -335,7 +341,7 @@ func TestClientTimesOutEachAttempt(t *testing.T) {
 			}
 			return okReceipt(req), nil
 		})
-		policy := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Second}
+		policy := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: 700 * time.Millisecond}
 		c := NewClient(server, policy, seeds.Rand(t))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -348,7 +354,48 @@ func TestClientTimesOutEachAttempt(t *testing.T) {
 		require.Len(t, server.arrivals, 2)
 		second := server.arrivals[1].at.Sub(start)
 		assert.GreaterOrEqual(t, second, policy.AttemptTimeout, "the retry came before the attempt timed out")
-		assert.Less(t, second, policy.AttemptTimeout+policy.BaseDelay+time.Millisecond, "the retry must follow the attempt's timeout after one backoff wait")
+		assert.Less(t, second, policy.AttemptTimeout+policy.BaseDelay+time.Millisecond, lesson(
+			fmt.Sprintf("the first attempt got no answer; the retry came %v after it started, with an AttemptTimeout of %v and a first backoff below %v", second, policy.AttemptTimeout, policy.BaseDelay),
+			"an attempt is given up after policy.AttemptTimeout, the caller's choice, not a timeout of your own; then the retry follows after one backoff wait"))
+	})
+}
+
+func TestClientKeepsBackingOffAfterManyFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const failures, late = 100, 70 // the server is down for 100 attempts; look at the waits after the 70th
+		server := newScriptedServer(failUntil(failures))
+		policy := RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, AttemptTimeout: time.Second}
+		c := NewClient(server, policy, seeds.Rand(t))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+
+		var err error
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					require.Fail(t, "Charge panicked", lesson(
+						fmt.Sprintf("the server failed %d times in a row, and after %d attempts Charge panicked: %v", failures, len(server.arrivals), p),
+						"BaseDelay << n overflows once n is large (a Duration has 63 bits): the bound turns negative or zero, and rand panics on it. Stop doubling once the bound has reached MaxDelay, or cap n"))
+				}
+			}()
+			_, err = c.Charge(ctx, alice, 10_00)
+		}()
+		require.NoError(t, err, "the server failed %d times, then answered, well within the hour", failures)
+
+		times := server.byAccount()[alice]
+		require.Len(t, times, failures+1, "%d failures then success is %d attempts", failures, failures+1)
+		var waited time.Duration
+		for n := late; n < failures; n++ {
+			wait := times[n+1].Sub(times[n])
+			assert.LessOrEqual(t, wait, policy.MaxDelay, "the wait before retry %d is above MaxDelay", n+1)
+			waited += wait
+		}
+		// Full jitter under a bound of MaxDelay waits MaxDelay/2 on average.
+		least := time.Duration(failures-late) * policy.MaxDelay / 4
+		assert.GreaterOrEqual(t, waited, least, lesson(
+			fmt.Sprintf("the server failed %d times in a row; the client's last %d waits, each drawn under a bound of MaxDelay (%v), added up to %v, where full jitter waits about %v",
+				failures, failures-late, policy.MaxDelay, waited, time.Duration(failures-late)*policy.MaxDelay/2),
+			"the bound stays at MaxDelay however many attempts have failed. BaseDelay << n overflows once n is large (a Duration has 63 bits) and a bound that wraps to zero or below retries without waiting, hammering a server that is already down. Stop doubling once the bound has reached MaxDelay, or cap n"))
 	})
 }
 

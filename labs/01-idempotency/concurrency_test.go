@@ -44,14 +44,19 @@ func TestConcurrentDuplicatesChargeOnce(t *testing.T) {
 }
 
 func TestConcurrentChargesToOneAccountAllApply(t *testing.T) {
-	const n = 20
+	// Ten shoppers at one till: each pays twice, the second payment right
+	// after the first, so that payments keep arriving while others wait.
+	const shoppers, each, n = 10, 2, 20
 	store := fundedStore(t, map[string]int64{alice: 100_00})
 	gate := &lockstep.Gate{}
 	svc := New(gatedStore{store, gate}, Config{})
 
 	errs := make([]error, n)
-	gate.Run(t, n, func(i int) {
-		_, errs[i] = svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("k%d", i), Account: alice, Amount: 1_00})
+	gate.Run(t, shoppers, func(i int) {
+		for j := range each {
+			p := i*each + j
+			_, errs[p] = svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("k%d", p), Account: alice, Amount: 1_00})
+		}
 	})
 
 	for i, err := range errs {
@@ -59,8 +64,9 @@ func TestConcurrentChargesToOneAccountAllApply(t *testing.T) {
 	}
 	got := balanceOf(t, store, alice)
 	assert.Equal(t, int64(80_00), got, lesson(
-		fmt.Sprintf("%d charges of 1.00 with different keys ran together and left alice with %s: %d of them were lost", n, money(got), n-int(timesCharged(100_00, got, 1_00))),
-		"reading the balance and writing the new one must not interleave with another charge of the same account (a \"lost update\"): a lock per key is not enough, charges of one account need one lock"))
+		fmt.Sprintf("%d charges of 1.00 with different keys, from %d goroutines paying %d times each, ran together and left alice with %s: %d of them were lost",
+			n, shoppers, each, money(got), n-int(timesCharged(100_00, got, 1_00))),
+		"reading the balance and writing the new one must not interleave with another charge of the same account (a \"lost update\"): a lock per key is not enough, charges of one account need one lock. And one lock means one: a lock dropped from the map while another charge still waits for it lets the next charge make a second lock for the same account"))
 }
 
 func TestChargesToDifferentAccountsDoNotWaitForEachOther(t *testing.T) {

@@ -177,6 +177,37 @@ func TestRetryWhoseLookupFailsDoesNotChargeAgain(t *testing.T) {
 	}
 }
 
+func TestFirstAttemptWhoseStoreFailsIsNeitherRefusedNorConfirmed(t *testing.T) {
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+	ops := opsOfOneCharge(t, req)
+	for k := 1; k <= len(ops); k++ {
+		t.Run(fmt.Sprintf("op_%d_fails", k), func(t *testing.T) {
+			heading(t, "store operation %d of a new payment (%s) fails once, with no crash; then the client retries", k, ops[k-1])
+			durable := fundedStore(t, map[string]int64{alice: 100_00})
+			flaky := &flakyStore{durable: durable, fail: k}
+			svc := New(flaky, Config{})
+			receipt, err := svc.Charge(context.Background(), req) // operation k fails in here
+			got := balanceOf(t, durable, alice)
+			if err != nil {
+				assert.False(t, permanentError(err), lesson(
+					fmt.Sprintf("store operation %d (%s) of a new payment failed with %q, and the client was told %q.\nthe store operations: %s",
+						k, ops[k-1], errStoreTimeout, err, strings.Join(flaky.log(), ", ")),
+					"a store that fails says nothing about the payment: return its error (the client will retry). Alice has the money; an error the client treats as an answer (ErrInsufficientFunds, ErrKeyReused, ErrInvalidRequest) refuses her payment for good"))
+			} else {
+				assert.Equal(t, int64(90_00), got, lesson(
+					fmt.Sprintf("store operation %d (%s) of a new payment failed with %q, and Charge answered with a receipt (balance %s) although alice still has %s.\nthe store operations: %s",
+						k, ops[k-1], errStoreTimeout, money(receipt.Balance), money(got), strings.Join(flaky.log(), ", ")),
+					"a receipt says the charge is in the store: return it only once the Commit has succeeded. A failed Commit is an error, which the client retries; a receipt for it is a payment the shop never gets"))
+			}
+
+			again, err := svc.Charge(context.Background(), req)
+			require.NoError(t, err, "the client's retry, with the store working again")
+			assert.Equal(t, int64(90_00), balanceOf(t, durable, alice), "one payment, charged once")
+			assert.Equal(t, int64(90_00), again.Balance, "the retry's receipt shows the balance after the one charge")
+		})
+	}
+}
+
 // permanentError reports whether err is one of the answers a client must
 // not retry.
 func permanentError(err error) bool {

@@ -28,6 +28,13 @@ func TestChargeDebitsTheAccount(t *testing.T) {
 	assert.False(t, r.ChargedAt.Before(before) || r.ChargedAt.After(time.Now()), "ChargedAt is when the charge was applied; got %v", r.ChargedAt)
 	assert.Equal(t, int64(70_00), balanceOf(t, store, alice),
 		lesson("the balance in the store did not change", "the debit must be written to the Store: it is the only thing that survives a crash"))
+
+	all := ChargeRequest{Key: "k2", Account: alice, Amount: 70_00}
+	r, err = svc.Charge(context.Background(), all)
+	require.NoError(t, err, lesson(
+		fmt.Sprintf("%s, the whole 70.00 that alice has left, failed", describe(all)),
+		"an account that holds at least the amount can pay it: refuse only a balance below the amount (balance < amount), or nobody can spend their last cent"))
+	assert.Equal(t, int64(0), r.Balance, "70.00 from 70.00 leaves nothing")
 }
 
 func TestChargeRejectsInvalidRequests(t *testing.T) {

@@ -7,9 +7,11 @@ package idempotency
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -433,5 +435,83 @@ func TestDuplicateCommittedByAnotherReplicaMidChargeGetsTheReceipt(t *testing.T)
 			requireSameReceipt(t, fromB, fromA, "both replicas must answer with the one receipt")
 			assert.Equal(t, int64(0), balance, "alice's 10.00, charged once")
 		})
+	}
+}
+
+// unreachableKV is an etcd that never answers (a partition, a leader that
+// is gone): every call waits until its context ends, or until the test is
+// over.
+type unreachableKV struct {
+	clientv3.KV // not called
+	over        chan struct{}
+	calls       *atomic.Int64
+}
+
+var errTestOver = errors.New("the test is over")
+
+func (k unreachableKV) wait(ctx context.Context) error {
+	k.calls.Add(1)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-k.over:
+		return errTestOver
+	}
+}
+
+func (k unreachableKV) Get(ctx context.Context, _ string, _ ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	return nil, k.wait(ctx)
+}
+
+func (k unreachableKV) Put(ctx context.Context, _, _ string, _ ...clientv3.OpOption) (*clientv3.PutResponse, error) {
+	return nil, k.wait(ctx)
+}
+
+func (k unreachableKV) Delete(ctx context.Context, _ string, _ ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
+	return nil, k.wait(ctx)
+}
+
+func (k unreachableKV) Do(ctx context.Context, _ clientv3.Op) (clientv3.OpResponse, error) {
+	return clientv3.OpResponse{}, k.wait(ctx)
+}
+
+func (k unreachableKV) Txn(ctx context.Context) clientv3.Txn { return unreachableTxn{k, ctx} }
+
+type unreachableTxn struct {
+	kv  unreachableKV
+	ctx context.Context
+}
+
+func (t unreachableTxn) If(...clientv3.Cmp) clientv3.Txn  { return t }
+func (t unreachableTxn) Then(...clientv3.Op) clientv3.Txn { return t }
+func (t unreachableTxn) Else(...clientv3.Op) clientv3.Txn { return t }
+func (t unreachableTxn) Commit() (*clientv3.TxnResponse, error) {
+	return nil, t.kv.wait(t.ctx)
+}
+
+func TestReplicaGivesUpWhenItsCallersContextEnds(t *testing.T) {
+	kv := unreachableKV{over: make(chan struct{}), calls: new(atomic.Int64)}
+	defer close(kv.over)
+	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+	const attempt, patience = 50 * time.Millisecond, 10 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), attempt)
+	defer cancel()
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := NewReplica(kv, "/payments/").Charge(ctx, req)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err, "etcd never answered; %s cannot have succeeded", describe(req))
+		require.NotZero(t, kv.calls.Load(), "%s failed with %q without calling etcd", describe(req), err)
+		assert.False(t, permanentError(err), lesson(
+			fmt.Sprintf("etcd never answered, and %s failed with %q", describe(req), err),
+			"an etcd that does not answer says nothing about the payment: return the error, never an answer the client stops retrying on"))
+	case <-time.After(patience):
+		require.Fail(t, "the replica outlived its caller", lesson(
+			fmt.Sprintf("etcd did not answer (a partition); the caller's context ended after %v, and %s was still waiting %v later", attempt, describe(req), patience),
+			"make every etcd call with the caller's ctx, not context.Background(): when the client's attempt times out it retries, on this replica or another, and a replica still waiting for etcd holds a goroutine and a connection for an answer nobody will read. Under an outage, every retry adds another"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -152,11 +153,16 @@ func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
 			warmUp    = 1500 // longer than the retention: memory has reached its steady size
 			measure   = 20000
 		)
-		store := fundedStore(t, map[string]int64{alice: 1 << 50})
+		store := &scanCountingStore{Store: fundedStore(t, map[string]int64{alice: 1 << 50})}
 		svc := New(store, Config{Retention: retention})
 		charge := func(i int) {
 			_, err := svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("key-%08d", i), Account: alice, Amount: 1})
 			require.NoError(t, err)
+			if read := store.scanned.Load(); read > scanBudget*int64(i+1) {
+				require.FailNow(t, lesson(
+					fmt.Sprintf("after %d charges, one a second, the service had read %d records with Scan: %d per charge, against about %d live keys", i+1, read, read/int64(i+1), min(i+1, int(retention/every))),
+					"a sweep reads every record it might delete: run one on every charge, and each charge costs the whole store. Sweep now and then: a record may outlive its window for a while, as long as the store stays bounded"))
+			}
 			time.Sleep(every)
 		}
 		for i := range warmUp {
@@ -177,28 +183,56 @@ func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
 	})
 }
 
+// scanCountingStore counts the records its Scans return: the work sweeping
+// costs. A sweep may run on a goroutine of its own, so the count is atomic.
+type scanCountingStore struct {
+	Store
+	scanned atomic.Int64
+}
+
+func (s *scanCountingStore) Scan(prefix string) ([]Entry, error) {
+	entries, err := s.Store.Scan(prefix)
+	s.scanned.Add(int64(len(entries)))
+	return entries, err
+}
+
+// scanBudget is how many records a charge may read with Scan on average:
+// sweeping a few hundred live keys every few charges fits, every charge
+// does not.
+const scanBudget = 100
+
 func TestSweepDoesNotDeleteARecordWrittenAfterItsScan(t *testing.T) {
+	raceASweep(t, inTheScan)
+}
+
+func TestSweepDoesNotDeleteARecordWrittenBeforeItsDeletesCommit(t *testing.T) {
+	raceASweep(t, inTheDeletes)
+}
+
+// raceASweep charges k1, lets it expire, and charges it again as a new
+// payment at one moment of the sweep that follows: inside its Scan, or
+// inside its Commit of deletes, before that Commit applies.
+func raceASweep(t *testing.T, at sweepMoment) {
 	synctest.Test(t, func(t *testing.T) {
 		const retention = time.Hour
 		ctx := context.Background()
 		durable := fundedStore(t, map[string]int64{alice: 100_00, bob: 100_00})
-		store := &staleScanStore{Store: durable}
+		store := &sweepRaceStore{Store: durable}
 		svc := New(store, Config{Retention: retention})
 		req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
 		_, err := svc.Charge(ctx, req)
 		require.NoError(t, err, describe(req))
 		time.Sleep(retention) // k1 has expired: the same request is now a new payment
 
-		// The next Scan, the sweep's, reads the store (k1's old record,
-		// expired), then lets the new payment of k1 run to the end, and
-		// only then returns what it read. If the service holds the charge
-		// back while it sweeps, that is safe too: the wait gives up once
-		// nothing but the sweep can move.
+		// At that moment of the sweep, the new payment of k1 runs to the
+		// end, and only then does the sweep go on. If the service holds the
+		// charge back while it sweeps, that is safe too: the wait gives up
+		// once nothing but the sweep can move.
 		var fresh Receipt
 		var freshErr error
 		charged := make(chan struct{})
-		forced := make(chan bool, 1) // whether the charge finished inside the Scan
-		store.beforeReturn(func() {
+		forced := make(chan bool, 1) // whether the charge finished inside the sweep
+		store.arm(at, func() {
 			go func() {
 				defer close(charged)
 				fresh, freshErr = svc.Charge(ctx, req)
@@ -216,7 +250,7 @@ func TestSweepDoesNotDeleteARecordWrittenAfterItsScan(t *testing.T) {
 			}
 		}
 		if store.armed() {
-			t.Log("the service never scanned the store, so this test has no sweep to race with")
+			t.Logf("the service never %s, so this test has no sweep to race with", at.never())
 			return
 		}
 		inside := <-forced
@@ -227,51 +261,100 @@ func TestSweepDoesNotDeleteARecordWrittenAfterItsScan(t *testing.T) {
 		require.NoError(t, err, "the retry of the new payment of k1, at once")
 		times := timesCharged(100_00, balanceOf(t, durable, alice), req.Amount)
 		if !retry.Equal(fresh) || times != 2 {
-			when := "while the sweep was between its Scan (which still showed k1's expired record) and its deletes"
-			if !inside {
-				when = "after the sweep's Scan (which still showed k1's expired record)"
-			}
+			when, rule := at.when(inside)
 			require.Failf(t, "a live record was deleted", lesson(
 				fmt.Sprintf("k1 was charged, expired an hour later, and was charged again as a new payment %s; the retry of that new payment, at once, got %s instead of %s, and alice was charged %d times for two payments",
 					when, showReceipt(retry), showReceipt(fresh), times),
-				"nothing live is deleted: a sweep's Scan may be stale by the time it deletes, since a charge can write a fresh record under an expired key in between. Claim each key the way a charge does, read its record again, and delete it only if it is still the expired one"))
+				"nothing live is deleted: "+rule))
 		}
 	})
 }
 
-// staleScanStore runs a function, once, inside the next Scan: after Scan
-// has read the store and before it returns what it read. Whatever that
-// function writes, the caller of Scan does not see.
-type staleScanStore struct {
+// sweepMoment is where in a sweep raceASweep charges the expired key again.
+type sweepMoment int
+
+const (
+	inTheScan    sweepMoment = iota // after Scan has read the store, before it returns
+	inTheDeletes                    // in the first Commit with a Delete, before it applies
+)
+
+func (at sweepMoment) never() string {
+	if at == inTheScan {
+		return "scanned the store"
+	}
+	return "deleted anything from the store"
+}
+
+func (at sweepMoment) when(inside bool) (when, rule string) {
+	if at == inTheScan {
+		when = "while the sweep was between its Scan (which still showed k1's expired record) and its deletes"
+		if !inside {
+			when = "after the sweep's Scan (which still showed k1's expired record)"
+		}
+		return when, "a sweep's Scan may be stale by the time it deletes, since a charge can write a fresh record under an expired key in between. Claim each key the way a charge does, read its record again, and delete it only if it is still the expired one"
+	}
+	when = "while the sweep was committing its deletes (it had found k1's record expired)"
+	if !inside {
+		when = "after the sweep had found k1's record expired, as it committed its deletes"
+	}
+	return when, "hold the claim on each key you delete until its Delete is committed. A claim released after the second read and before the Commit lets a charge write a fresh record under the key in between, and the Delete removes that"
+}
+
+// sweepRaceStore runs a function, once, at one moment of the next sweep:
+// inside the next Scan, after it has read the store and before it returns
+// what it read (whatever the function writes, the caller of Scan does not
+// see), or inside the next Commit that deletes something, before it applies.
+type sweepRaceStore struct {
 	Store
 
 	mu     sync.Mutex
+	at     sweepMoment
 	during func()
 }
 
-func (s *staleScanStore) beforeReturn(f func()) {
+func (s *sweepRaceStore) arm(at sweepMoment, f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.during = f
+	s.at, s.during = at, f
 }
 
-// armed reports whether the function is still waiting for a Scan.
-func (s *staleScanStore) armed() bool {
+// armed reports whether the function is still waiting for its moment.
+func (s *sweepRaceStore) armed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.during != nil
 }
 
-func (s *staleScanStore) Scan(prefix string) ([]Entry, error) {
-	entries, err := s.Store.Scan(prefix)
+// run runs the function if at is its moment.
+func (s *sweepRaceStore) run(at sweepMoment) {
 	s.mu.Lock()
 	f := s.during
-	s.during = nil
+	if s.at != at {
+		f = nil
+	}
+	if f != nil {
+		s.during = nil
+	}
 	s.mu.Unlock()
 	if f != nil {
 		f()
 	}
+}
+
+func (s *sweepRaceStore) Scan(prefix string) ([]Entry, error) {
+	entries, err := s.Store.Scan(prefix)
+	s.run(inTheScan)
 	return entries, err
+}
+
+func (s *sweepRaceStore) Commit(writes ...Write) error {
+	for _, w := range writes {
+		if w.Delete {
+			s.run(inTheDeletes)
+			break
+		}
+	}
+	return s.Store.Commit(writes...)
 }
 
 // waitUnlessStuck waits until done is closed and reports true, or reports

@@ -170,6 +170,8 @@ func TestClientRespectsTheCallersDeadline(t *testing.T) {
 		{"the backoff is long", depFails,
 			RetryPolicy{MaxAttempts: 5, BaseDelay: time.Minute, MaxDelay: time.Hour, AttemptTimeout: time.Second}, 3 * time.Second},
 		{"the deadline has passed", depWorks, DefaultRetryPolicy, 0},
+		{"the deadline comes during the last attempt", depHangs,
+			RetryPolicy{MaxAttempts: 1, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Minute}, 2 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
@@ -211,6 +213,25 @@ func TestClientDoesNotBlameTheDependencyWhenTheCallerGivesUp(t *testing.T) {
 			assert.Equal(t, okAnswer(r.req), r.answer, "a patient caller must get the answer: %s", r)
 		})
 	})
+	t.Run("a success as the caller gives up", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := New(Config{ConsecutiveFailures: 2, Timeout: time.Minute})
+			dep := newFakeDep(func(ctx context.Context, _ int, req string) (string, error) {
+				if req == "late" { // the answer is ready just as the caller leaves
+					<-ctx.Done()
+					return okAnswer(req), nil
+				}
+				return "", errDown
+			})
+			c := NewClient(dep.call, b, RetryPolicy{MaxAttempts: 1, AttemptTimeout: time.Minute}, (&fallbacks{}).fallback, seeds.Rand(t))
+			requireWritten(t, timedCall(c, "fails", time.Minute), timedCall(c, "late", 100*time.Millisecond), timedCall(c, "fails", time.Minute))
+			if b.State() != Closed {
+				t.Fatal(clientLesson(
+					fmt.Sprintf("a failure, then a success that came as its caller gave up, then a failure: the breaker (ConsecutiveFailures 2) is %v, counts %+v", b.State(), b.Counts()),
+					"only a failure the caller caused is not the dependency's: a success says the dependency works, whenever it comes, so record it even if the caller has given up (check err before ctx.Err())"))
+			}
+		})
+	})
 	t.Run("half-open", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			b := New(Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second})
@@ -220,6 +241,11 @@ func TestClientDoesNotBlameTheDependencyWhenTheCallerGivesUp(t *testing.T) {
 			time.Sleep(11 * time.Second)
 			dep.setScript(depSlow(time.Second, depWorks))
 			requireWritten(t, timedCall(c, "the impatient probe", 100*time.Millisecond))
+			if b.State() == Closed {
+				t.Fatal(clientLesson(
+					"the caller of a half-open breaker's only probe gave up before the dependency answered, and the breaker closed",
+					"a probe whose caller gave up has not shown that the dependency is back: report it as a failure, the cautious verdict, never as a success"))
+			}
 
 			start := time.Now()
 			var r callResult
@@ -325,6 +351,69 @@ func TestClientUsesTheFallbackWhenAttemptsRunOut(t *testing.T) {
 
 		r = timedCall(NewClient(dep.call, New(Config{ConsecutiveFailures: 1000}), policy, nil, seeds.Rand(t)), "no fallback", time.Minute)
 		assert.ErrorIs(t, r.err, errDown, "without a fallback, Call returns an error that wraps the last attempt's: %s", r)
+	})
+}
+
+func TestClientZeroPolicyMeansTheDefaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := DefaultRetryPolicy
+		latency := d.AttemptTimeout / 2
+		dep := newFakeDep(depSlow(latency, depFailsFirst(d.MaxAttempts-1)))
+		c := NewClient(dep.call, New(Config{ConsecutiveFailures: 1000}), RetryPolicy{}, (&fallbacks{}).fallback, seeds.Rand(t))
+		r := timedCall(c, "req", time.Hour)
+		requireWritten(t, r)
+		calls := dep.arrivals()
+		var gaps []string
+		ok := r.answer == okAnswer(r.req) && len(calls) == d.MaxAttempts
+		for n := 1; n < len(calls); n++ {
+			wait := calls[n].at.Sub(calls[n-1].at) - latency
+			gaps = append(gaps, wait.String())
+			ok = ok && wait >= 0 && wait < min(d.MaxDelay, d.BaseDelay<<(n-1))
+		}
+		assert.True(t, ok, clientLesson(
+			fmt.Sprintf("with a zero RetryPolicy, a dependency that answers in %v and fails the first %d calls got %d attempts, waits %v between them, and Call returned %s",
+				latency, d.MaxAttempts-1, len(calls), gaps, r),
+			fmt.Sprintf("a zero field of RetryPolicy takes its value from DefaultRetryPolicy (policy.withDefaults()): %d attempts of %v each, waits bounded by %v doubling up to %v",
+				d.MaxAttempts, d.AttemptTimeout, d.BaseDelay, d.MaxDelay)))
+	})
+}
+
+func TestClientBackoffStaysWithinMaxDelayOverManyRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const attempts = 100
+		policy := RetryPolicy{MaxAttempts: attempts, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second, AttemptTimeout: time.Second}
+		dep := newFakeDep(depFails)
+		c := NewClient(dep.call, New(Config{ConsecutiveFailures: 1000}), policy, nil, seeds.Rand(t))
+		var r callResult
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatal(clientLesson(
+						fmt.Sprintf("Call with MaxAttempts %d, BaseDelay %v and MaxDelay %v panicked after %d attempts: %v", attempts, policy.BaseDelay, policy.MaxDelay, dep.len(), p),
+						"the bound doubles up to MaxDelay and stays there: stop doubling once it reaches MaxDelay, or BaseDelay<<n overflows a time.Duration after a few dozen retries and the wait goes negative"))
+				}
+			}()
+			r = timedCall(c, "req", time.Hour)
+		}()
+		requireWritten(t, r)
+		calls := dep.arrivals()
+		require.Len(t, calls, attempts, "every attempt failed: MaxAttempts %d attempts", attempts)
+		var longest, over time.Duration
+		for n := 1; n < len(calls); n++ {
+			wait := calls[n].at.Sub(calls[n-1].at)
+			if wait >= policy.MaxDelay {
+				over = max(over, wait)
+			}
+			if n > 10 { // by then the bound is MaxDelay
+				longest = max(longest, wait)
+			}
+		}
+		assert.Zero(t, over, clientLesson(
+			fmt.Sprintf("over %d retries a wait lasted %v, with MaxDelay %v", attempts-1, over, policy.MaxDelay),
+			"no wait reaches MaxDelay: it is drawn from [0, min(MaxDelay, BaseDelay*2^n)), however many retries came before"))
+		assert.GreaterOrEqual(t, longest, policy.MaxDelay*4/5, clientLesson(
+			fmt.Sprintf("from the 10th retry on, %d waits drawn with BaseDelay %v and MaxDelay %v were all under %v", attempts-11, policy.BaseDelay, policy.MaxDelay, longest),
+			"the bound doubles until it reaches MaxDelay itself, then stays there: it stops at MaxDelay, not at the last doubling below it"))
 	})
 }
 

@@ -101,6 +101,9 @@ func TestProbeSuccessesCloseTheBreaker(t *testing.T) {
 		time.Sleep(threeStrikes.Timeout + time.Second)
 		succeed(t, b, 1)
 		wantState(t, b, HalfOpen, "after 1 successful probe of MaxProbes 2", "MaxProbes successes in a row close the breaker; one is not enough")
+		assert.Equal(t, Counts{Requests: 1, TotalSuccesses: 1, ConsecutiveSuccesses: 1}, b.Counts(), lesson(
+			fmt.Sprintf("a half-open breaker let one probe through and it succeeded; its counts are %+v", b.Counts()),
+			"the half-open state counts its probes in Counts as the closed state counts its calls (gobreaker does too): a request when allowed, and its success in total and in a row"))
 		succeed(t, b, 1)
 		wantState(t, b, Closed, "after 2 successful probes of MaxProbes 2", "MaxProbes successes in a row close the breaker")
 		assert.Equal(t, Counts{}, b.Counts(), lesson("the breaker closed with counts left from half-open",

@@ -47,19 +47,24 @@ func TestRatioCountsCallsStillInProgress(t *testing.T) {
 }
 
 func TestFixedWindowStartsOverEveryWindow(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b := New(Config{ConsecutiveFailures: 5, Window: 10 * time.Second})
-		fail(t, b, 4)
-		time.Sleep(10 * time.Second)
-		assert.Equal(t, uint32(4), b.Counts().ConsecutiveFailures, lesson(
-			fmt.Sprintf("exactly 10s after a fixed window of 10s began, its counts are %+v", b.Counts()),
-			"a fixed window ends strictly after Window has passed, as the open state ends strictly after Timeout (gobreaker's rule: part 4 holds you to it); at exactly Window it still counts"))
-		time.Sleep(time.Nanosecond)
-		assert.Equal(t, Counts{}, b.Counts(), lesson("a fixed window of 10s ended and the counts were kept",
-			"with Buckets 0 or 1, the closed state's counts are cleared when Window has passed since the window began"))
-		fail(t, b, 4)
-		wantState(t, b, Closed, "4 failures in the first window and 4 in the next", "a new window, a new count")
-	})
+	for _, buckets := range []int{0, 1} { // both mean a fixed window
+		t.Run(fmt.Sprintf("Buckets_%d", buckets), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := New(Config{ConsecutiveFailures: 5, Window: 10 * time.Second, Buckets: buckets})
+				fail(t, b, 4)
+				time.Sleep(10 * time.Second)
+				assert.Equal(t, uint32(4), b.Counts().ConsecutiveFailures, lesson(
+					fmt.Sprintf("Buckets %d: exactly 10s after a fixed window of 10s began, its counts are %+v", buckets, b.Counts()),
+					"a fixed window ends strictly after Window has passed, as the open state ends strictly after Timeout (gobreaker's rule: part 4 holds you to it); at exactly Window it still counts"))
+				time.Sleep(time.Nanosecond)
+				assert.Equal(t, Counts{}, b.Counts(), lesson(
+					fmt.Sprintf("Buckets %d: a fixed window of 10s ended and the counts were kept (%+v)", buckets, b.Counts()),
+					"with Buckets 0 or 1, the closed state's counts are cleared when Window has passed since the window began: one bucket is a fixed window, not a rolling window of one bucket"))
+				fail(t, b, 4)
+				wantState(t, b, Closed, "4 failures in the first window and 4 in the next", "a new window, a new count")
+			})
+		})
+	}
 }
 
 func TestRollingWindowForgetsOneBucketAtATime(t *testing.T) {
@@ -75,7 +80,12 @@ func TestRollingWindowForgetsOneBucketAtATime(t *testing.T) {
 		assert.Equal(t, uint32(8), got.Requests, lesson(
 			fmt.Sprintf("10s after the first of 5 buckets of 2s began, the window counts %d requests (%+v)", got.Requests, got),
 			"a rolling window drops its oldest bucket when a new one begins, and a bucket begins at its first instant (unlike a fixed window, which lasts through its last): at exactly 10s the bucket of 10s-12s has begun, so the 2 calls of 0s-2s are gone and 8 remain"))
-		time.Sleep(4 * time.Second)
+		time.Sleep(time.Second)
+		got = b.Counts()
+		assert.Equal(t, uint32(8), got.Requests, lesson(
+			fmt.Sprintf("at 11s, halfway through the bucket of 10s-12s, the window counts %d requests (%+v)", got.Requests, got),
+			"a call belongs to the bucket its instant falls in, [start, start+Window/Buckets), counted from the last state change: the 2 calls at exactly 2s are in the bucket of 2s-4s, which stays in the window until 12s"))
+		time.Sleep(3 * time.Second)
 		got = b.Counts()
 		assert.Equal(t, Counts{Requests: 4, TotalSuccesses: 2, TotalFailures: 2, ConsecutiveFailures: got.ConsecutiveFailures, ConsecutiveSuccesses: got.ConsecutiveSuccesses}, got,
 			"4s later, two more buckets are gone")

@@ -73,11 +73,131 @@ func TestPreCandidateThatVotesStopsCampaigning(t *testing.T) {
 	got := sent(o.deliver(3, RequestVote{Term: 3, Candidate: 3}))[3]
 	wantMessages(t, []sim.Message{RequestVoteReply{Term: 3, VoteGranted: true}}, got,
 		"n1, a pre-candidate in term 3 that has not voted in it, grants n3's vote for term 3")
-	o.deliver(4, RequestVoteReply{Term: 4, VoteGranted: true, PreVote: true})
-	o.deliver(5, RequestVoteReply{Term: 4, VoteGranted: true, PreVote: true})
+	for _, p := range []sim.NodeID{2, 4, 5} {
+		o.deliver(p, RequestVoteReply{Term: 4, VoteGranted: true, PreVote: true})
+	}
 	assert.True(t, o.node.Role() != Candidate && o.node.Term() == 3, lesson(
-		fmt.Sprintf("n1, a pre-candidate in term 3, voted for n3 in term 3; then two pre-votes it had asked for earlier arrived, and n1 is now a %v in term %d", o.node.Role(), o.node.Term()),
+		fmt.Sprintf("n1, a pre-candidate in term 3, voted for n3 in term 3; then three pre-votes it had asked for earlier arrived, and n1 is now a %v in term %d", o.node.Role(), o.node.Term()),
 		"a node that grants a vote gives that candidate a full election timeout to win (Figure 2): a pre-candidate that votes ends its own campaign, and pre-votes that arrive after count for nothing. Standing now, it would depose the candidate it just voted for"))
+	vote := o.node.VotedFor()
+	got = sent(o.deliver(4, RequestVote{Term: 3, Candidate: 4}))[4]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 3, VoteGranted: false}}, got, lesson(
+		fmt.Sprintf("n1 ended its pre-vote campaign by voting for n3 in term 3 (its vote is now %s), and n4 asked for its vote in term 3", votedFor(vote)),
+		"a vote binds for the whole term (§5.2): ending a campaign changes the node's role, not its term, so the vote stays"))
+}
+
+// Reference: thesis §9.6: the pre-vote comes before every election, also
+// the next one of a candidate whose election failed.
+func TestCandidateWhoseElectionTimesOutAsksForPreVotesAgain(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.elect()
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	require.Equal(t, Candidate, o.node.Role(), "setting up: 3 of 5 pre-votes, n1 stands in term 1")
+	o.take()
+	o.fire(electionTimeout{}, "a candidate keeps an election timer, in case its election fails")
+	log := o.take()
+	assert.True(t, o.node.Role() == PreCandidate && o.node.Term() == 1, lesson(
+		fmt.Sprintf("n1's election in term 1 timed out with no winner, and n1 is now a %v in term %d", o.node.Role(), o.node.Term()),
+		"with pre-vote, every election timeout starts a pre-vote, a candidate's as well as a follower's (§9.6): a candidate cut off by a partition right after it stood would otherwise raise its term at every timeout, and depose the leader when it comes back"))
+	wantMessages(t, []sim.Message{RequestVote{Term: 2, Candidate: 1, PreVote: true}}, sent(log)[4], "the new round asks for pre-votes for term 2")
+}
+
+// Reference: thesis §9.6: a round of pre-votes asks one question, "would
+// you vote for me in term T+1?", and counts its own answers only: not the
+// late votes of an election the node has given up, nor pre-votes granted
+// in an earlier round for a term the node has reached since.
+func TestPreCandidateCountsOnlyPreVotesOfItsRound(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.elect()
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true}) // n2's real vote of term 1
+	o.fire(electionTimeout{}, "a candidate keeps an election timer, in case its election fails")
+	require.True(t, o.node.Role() == PreCandidate && o.node.Term() == 1,
+		"setting up: n1's election in term 1 timed out, with its own vote and n2's, and n1 asks for pre-votes for term 2; it is a %v in term %d", o.node.Role(), o.node.Term())
+	still := func(what, rule string) {
+		t.Helper()
+		require.True(t, o.node.Role() == PreCandidate && o.node.Term() == 1, lesson(
+			fmt.Sprintf("n1, a pre-candidate in term 1 asking for pre-votes for term 2, %s, and is now a %v in term %d", what, o.node.Role(), o.node.Term()), rule))
+	}
+
+	o.deliver(3, RequestVoteReply{Term: 1, VoteGranted: true})
+	o.deliver(4, RequestVoteReply{Term: 1, VoteGranted: true})
+	still("got two late votes of its failed election of term 1, from n3 and n4",
+		"a pre-candidate counts pre-votes only (§9.6): a vote of term 1 is no answer to a question about term 2, and the nodes that gave it may hear a leader of term 1 by now")
+
+	o.deliver(4, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	o.deliver(5, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+	still("got two late pre-votes granted for term 1, asked for in its first round, from n4 and n5",
+		"a granted pre-vote counts only for the term that was asked about (§9.6): these say n4 and n5 would have voted for n1 in term 1, which n1 has reached, and nothing about term 2")
+
+	o.deliver(5, RequestVoteReply{Term: 2, VoteGranted: true, PreVote: true})
+	still("got its first pre-vote for term 2, from n5",
+		"each round of pre-votes starts afresh, with the node's own only (§9.6): n2's vote in the failed election of term 1 is not a pre-vote for term 2, and 2 of 5 is no majority")
+
+	o.deliver(3, RequestVoteReply{Term: 2, VoteGranted: true, PreVote: true})
+	assert.True(t, o.node.Role() == Candidate && o.node.Term() == 2, "3 of 5 pre-votes for term 2: n1 stands in term 2; it is a %v in term %d", o.node.Role(), o.node.Term())
+}
+
+// Reference: §5.2 and thesis §9.6: a heartbeat of the node's own term says
+// its leader is alive. A pre-candidate that hears one after all (a few were
+// lost) becomes its follower, and refuses pre-votes against it like any
+// node that hears it.
+func TestPreCandidateThatHearsTheLeaderStopsCampaigning(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 3, Leader: 2})
+	o.elect() // heartbeats were lost: a pre-candidate for term 4, in term 3
+	o.take()
+	log := o.deliver(2, AppendEntries{Term: 3, Leader: 2})
+	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 3, Success: true}}, sent(log)[2], "the heartbeat is answered")
+	for _, p := range []sim.NodeID{3, 4} {
+		o.deliver(p, RequestVoteReply{Term: 4, VoteGranted: true, PreVote: true})
+	}
+	require.True(t, o.node.Role() == Follower && o.node.Term() == 3 && o.node.Leader() == 2, lesson(
+		fmt.Sprintf("n1, a pre-candidate in term 3, got a heartbeat from n2, leader of term 3, then two pre-votes for term 4 it had asked for; n1 is now a %v in term %d, following %s", o.node.Role(), o.node.Term(), votedFor(o.node.Leader())),
+		"a heartbeat of the node's own term means the leader is alive: a pre-candidate becomes its follower, as a candidate does (§5.2), and pre-votes that arrive after count for nothing. Standing now, it would depose a healthy leader"))
+	got := sent(o.deliver(5, RequestVote{Term: 4, Candidate: 5, PreVote: true}))[5]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 3, VoteGranted: false, PreVote: true}}, got, lesson(
+		"n1 heard n2, leader of term 3, a moment ago, as a pre-candidate, and n5 asked it for a pre-vote for term 4",
+		"a node that heard the leader within the minimum election timeout refuses pre-votes (§9.6), whatever its role when the heartbeat came: the heartbeat that ends a campaign shows a live leader like any other"))
+}
+
+// Reference: §5.1 and thesis §9.6: a heartbeat of an older term comes from
+// a deposed leader. It is refused and changes nothing (part 2); it is no
+// sign of a live leader either.
+func TestPreVoteIsGrantedDespiteADeposedLeadersHeartbeat(t *testing.T) {
+	o := newOne(t, 1, 5, preVoteCfg)
+	o.deliver(2, AppendEntries{Term: 5, Leader: 2})
+	o.advance(testCfg.ElectionTimeoutMax)           // n2, leader of term 5, has fallen silent
+	o.deliver(3, AppendEntries{Term: 4, Leader: 3}) // n3 led term 4 and does not know it was deposed
+	got := sent(o.deliver(4, RequestVote{Term: 6, Candidate: 4, PreVote: true}))[4]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 6, VoteGranted: true, PreVote: true}}, got, lesson(
+		fmt.Sprintf("n1, in term 5, has not heard its leader n2 for %v; then a heartbeat of term 4 came in from n3, and n4 asked n1 for a pre-vote for term 6", testCfg.ElectionTimeoutMax),
+		"only a heartbeat of the node's own term shows a live leader (§9.6): n3 leads a term the cluster has left, and a node that refuses pre-votes for its sake helps keep the cluster without a leader"))
+}
+
+// Reference: thesis §9.6: a pre-vote for term T asks "would you vote for
+// me in T?". A pre-candidate or a candidate in an earlier term has not
+// voted in T, and hears no leader: it says yes. Two pre-candidates that
+// refuse each other, in a cluster of 3 with a node down, never stand.
+func TestCandidatesGrantPreVotesForALaterTerm(t *testing.T) {
+	for _, role := range []Role{PreCandidate, Candidate} {
+		t.Run(role.String(), func(t *testing.T) {
+			o := newOne(t, 1, 3, preVoteCfg)
+			o.elect()
+			if role == Candidate {
+				o.deliver(2, RequestVoteReply{Term: 1, VoteGranted: true, PreVote: true})
+			}
+			require.Equal(t, role, o.node.Role(), "setting up a %v", role)
+			o.take()
+			asked := o.node.Term() + 1
+			got := sent(o.deliver(3, RequestVote{Term: asked, Candidate: 3, PreVote: true}))[3]
+			wantMessages(t, []sim.Message{RequestVoteReply{Term: asked, VoteGranted: true, PreVote: true}}, got, lesson(
+				fmt.Sprintf("n1, a %v in term %d that has heard no leader, was asked by n3 for a pre-vote for term %d", role, o.node.Term(), asked),
+				fmt.Sprintf("a pre-vote is granted for a term above the voter's own when no leader is heard, whatever the voter's role (§9.6): n1 has not voted in term %d, and a real RequestVote of it would free n1's vote. Refused, two nodes campaigning at once each wait for the other's pre-vote, and in a cluster of 3 with one node down neither ever stands", asked)))
+		})
+	}
 }
 
 // Reference: thesis §9.6 / §4.2.3: a node that hears from a leader refuses

@@ -51,6 +51,21 @@ func TestElectionTimeoutsAreRandomized(t *testing.T) {
 	assert.True(t, len(distinct) >= len(timeouts)/2 && spread >= (testCfg.ElectionTimeoutMax-testCfg.ElectionTimeoutMin)/2, lesson(
 		fmt.Sprintf("%d election timeouts drawn by 40 nodes had %d distinct values, from %v to %v", len(timeouts), len(distinct), timeouts[0], timeouts[len(timeouts)-1]),
 		"each reset draws a new timeout at random from [ElectionTimeoutMin, ElectionTimeoutMax) with env.Rand(); with one fixed timeout, nodes that lost their leader together all stand together and split the vote forever (§5.2)"))
+
+	// One node's own timeouts, reset after reset, are drawn anew too.
+	o := newOne(t, 1, 5, testCfg)
+	var own []time.Duration
+	for range 10 {
+		o.advance(time.Second)
+		o.deliver(2, AppendEntries{Term: 1, Leader: 2})
+		if q, ok := o.timer(electionTimeout{}); ok {
+			own = append(own, q.at-o.env.now)
+		}
+	}
+	ownDistinct := slices.Compact(slices.Sorted(slices.Values(own)))
+	assert.True(t, len(ownDistinct) > len(own)/2, lesson(
+		fmt.Sprintf("n1 reset its election timer on %d heartbeats and drew %d distinct timeouts: %v", len(own), len(ownDistinct), ownDistinct),
+		"every reset draws its timeout anew (§5.2: \"each candidate restarts its randomized election timeout at the start of an election\"): with one timeout per node, drawn once, two nodes whose timeouts are close time out together after every heartbeat they both miss, and split the vote again in every election"))
 }
 
 // Reference: §5.2 "To begin an election, a follower increments its current
@@ -74,7 +89,9 @@ func TestFollowerStartsAnElectionWhenItsTimerFires(t *testing.T) {
 	assert.True(t, saved >= 0 && saved < firstSend, lesson(
 		"the candidate's new term and its vote for itself were not saved before it asked for votes; it did:\n"+describe(log),
 		"term and vote are saved (SaveHardState) before any message that depends on them is sent (Figure 2): a crash after the send must not forget them"))
-	assert.Equal(t, 1, o.timers(electionTimeout{}), "the candidate sets a new election timer, in case this election fails")
+	assert.Equal(t, 1, o.timers(electionTimeout{}), lesson(
+		fmt.Sprintf("n1 stood for election and has %d election timers set", o.timers(electionTimeout{})),
+		"a candidate runs one election timer, with a new random timeout, as a follower does (§5.2): the one that fired is spent"))
 }
 
 // Reference: §5.2 "Each server will vote for at most one candidate in a
@@ -372,6 +389,11 @@ func TestCandidateStepsDownOnAHeartbeatOfItsTerm(t *testing.T) {
 	assert.Equal(t, 2, int(o.node.Term()), "same term")
 	assert.Equal(t, sim.NodeID(3), o.node.Leader())
 	wantMessages(t, []sim.Message{AppendEntriesReply{Term: 2, Success: true}}, sent(log)[3], "and answers the leader")
+	vote := o.node.VotedFor()
+	got := sent(o.deliver(4, RequestVote{Term: 2, Candidate: 4}))[4]
+	wantMessages(t, []sim.Message{RequestVoteReply{Term: 2, VoteGranted: false}}, got, lesson(
+		fmt.Sprintf("n1 voted for itself in term 2, then followed n3, the leader of term 2 (its vote is now %s), and n4 asked for its vote in term 2", votedFor(vote)),
+		"a vote binds for the whole term (§5.2): following the winner of its own term changes the node's role, not its term, so the vote stays. Freed, n1 can vote in term 2 again, for a rival of the leader it follows"))
 }
 
 // Reference: §5.2, a leader voted for itself in its term.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/distlings/distlings/labs/internal/sim"
 )
@@ -107,6 +108,19 @@ func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
 		"the reply says the cluster has moved on to term 5, maybe while n1 was cut off: n1's leadership is over (§5.1)"))
 	assert.Equal(t, 5, int(o.node.Term()))
 	assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
+}
+
+// Reference: §5.2: a follower stands because it heard no leader for an
+// election timeout, and in the term it starts nobody leads until a
+// candidate wins it.
+func TestCandidateKnowsNoLeaderOfItsNewTerm(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.deliver(2, AppendEntries{Term: 2, Leader: 2})
+	o.elect()
+	require.Equal(t, Candidate, o.node.Role(), "setting up: n1 stands for election")
+	assert.Zero(t, o.node.Leader(), lesson(
+		fmt.Sprintf("n1 followed n2, leader of term 2, then stood for election in term %d, and Leader() names %v", o.node.Term(), o.node.Leader()),
+		"Leader() is the leader of the node's current term, as far as it knows: n2 led term 2, and nobody leads term 3 until a candidate wins it (§5.2). A client sent to n2 finds a node the cluster may have deposed"))
 }
 
 // roleLeader is who leads term 2 for a node that inRole set up in role.
