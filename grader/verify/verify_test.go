@@ -277,16 +277,7 @@ func TestChecksAreReportedInOrderOnceEveryEarlierOneFinished(t *testing.T) {
 
 // The one case that builds: the testscripts in cmd/grader cover the rest.
 func TestLabRunsEveryCheckOfAGoodLab(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a lab's tests")
-	}
-	t.Setenv("GOTOOLCHAIN", "local")
-	t.Setenv("GOPROXY", "off")
-	t.Setenv("GOFLAGS", "-mod=mod")
-	tool, err := run.FindToolchain(context.Background())
-	require.NoError(t, err)
-	v, lab := newVerifier(t)
-	v.Tool = tool
+	v, lab := buildingVerifier(t, fixture)
 
 	var reported []*Check
 	v.Options.Done = func(c *Check) { reported = append(reported, c) }
@@ -343,16 +334,7 @@ func raceFixture() string {
 }
 
 func TestWrongSolutionsRunWithoutTheRaceDetectorUnlessTheyAsk(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a lab's tests")
-	}
-	t.Setenv("GOTOOLCHAIN", "local")
-	t.Setenv("GOPROXY", "off")
-	t.Setenv("GOFLAGS", "-mod=mod")
-	tool, err := run.FindToolchain(context.Background())
-	require.NoError(t, err)
-	v, lab := newVerifierOf(t, raceFixture())
-	v.Tool = tool
+	v, lab := buildingVerifier(t, raceFixture())
 	v.Options.Race = true
 	checks := v.Lab(context.Background(), lab)
 	byName := map[string]*Check{}
@@ -365,10 +347,27 @@ func TestWrongSolutionsRunWithoutTheRaceDetectorUnlessTheyAsk(t *testing.T) {
 	assert.Equal(t, "caught by part 1: TestAdds", off.Summary, "run without the race detector, where Add is wrong")
 	on := byName["wrong/racy-on"]
 	require.NotNil(t, on)
-	if tool.CanRace {
+	if v.Tool.CanRace {
 		assert.False(t, on.OK, "under the race detector the fixture is right, so the part passes on it")
 		assert.Contains(t, strings.Join(on.Problems, "\n"), "part 1 passes on it")
 	} else {
 		assert.True(t, on.OK, "without cgo every run is without the race detector: %v", on.Problems)
 	}
+}
+
+// buildingVerifier is newVerifierOf with the local toolchain, for the tests
+// that build and run a lab's tests (skipped with -short).
+func buildingVerifier(t *testing.T, workbook string) (*Verifier, *catalog.Lab) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs a lab's tests")
+	}
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	tool, err := run.FindToolchain(context.Background())
+	require.NoError(t, err)
+	v, lab := newVerifierOf(t, workbook)
+	v.Tool = tool
+	return v, lab
 }
