@@ -79,8 +79,7 @@ func (r Receipt) Equal(o Receipt) bool {
 		r.Balance == o.Balance && r.ChargedAt.Equal(o.ChargedAt)
 }
 
-// The errors a charge can end with. The first three are permanent: the same
-// request will fail the same way however often it is retried.
+// The errors a charge can end with.
 var (
 	ErrInvalidRequest    = errors.New("invalid charge request")
 	ErrInsufficientFunds = errors.New("insufficient funds")
@@ -90,7 +89,7 @@ var (
 	ErrKeyReused = errors.New("idempotency key reused for a different request")
 
 	// ErrUnavailable is what a network transport returns when it could
-	// not reach the service. Worth retrying.
+	// not reach the service.
 	ErrUnavailable = errors.New("payment service unavailable")
 
 	// ErrNotImplemented is what the stubs return until you write them.

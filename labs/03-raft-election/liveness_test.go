@@ -86,10 +86,18 @@ func TestSplitVotesResolve(t *testing.T) {
 	sweep(t, func(t *testing.T, seed uint64) {
 		c := newCluster(t, 6, seed, sim.Network{MinLatency: 5 * time.Millisecond, MaxLatency: 15 * time.Millisecond,
 			Loss: 0.05, Duplicate: 0.05, Reorder: 0.02}, cfg)
-		c.RunUntil("a leader, through split votes", 5*time.Second, func() bool {
+		start := c.Now()
+		ok, err := c.World.RunUntil(func() bool {
 			_, ok := c.leader()
 			return ok
-		})
+		}, start+5*time.Second)
+		if err != nil {
+			c.Fatal(err)
+		}
+		if !ok {
+			c.Fatal(fmt.Errorf("6 nodes whose election timeouts all fall in 150-165ms elected no leader within 5s of virtual time (from %s to %s); at the deadline:\n%s\nrule: split votes end because candidates fall out of step: each election timeout is drawn anew, a candidate whose election times out stands again (§5.2), and a node that leaves an election for a newer term starts a fresh timeout, as etcd's becomeFollower does, rather than keep the one its election set. Read the timeline for the timers each node sets and when they fire",
+				at(start), at(c.Now()), c.states()))
+		}
 	})
 }
 

@@ -37,7 +37,7 @@ type AppendEntries struct {
 // AppendEntriesReply answers an AppendEntries.
 type AppendEntriesReply struct {
 	Term    uint64 // the follower's term
-	Success bool   // false if the leader's term was stale
+	Success bool   // whether the follower accepted the heartbeat
 }
 
 func (m RequestVote) String() string {

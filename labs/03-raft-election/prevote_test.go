@@ -174,7 +174,7 @@ func TestPreVoteIsGrantedDespiteADeposedLeadersHeartbeat(t *testing.T) {
 	got := sent(o.deliver(4, RequestVote{Term: 6, Candidate: 4, PreVote: true}))[4]
 	wantMessages(t, []sim.Message{RequestVoteReply{Term: 6, VoteGranted: true, PreVote: true}}, got, lesson(
 		fmt.Sprintf("n1, in term 5, has not heard its leader n2 for %v; then a heartbeat of term 4 came in from n3, and n4 asked n1 for a pre-vote for term 6", testCfg.ElectionTimeoutMax),
-		"only a heartbeat of the node's own term shows a live leader (§9.6): n3 leads a term the cluster has left, and a node that refuses pre-votes for its sake helps keep the cluster without a leader"))
+		"a live leader is one heard within the minimum election timeout, by a heartbeat of the node's own term (§9.6): n2 has been silent too long, whatever Leader() still says, and n3 leads a term the cluster has left. A node that refuses pre-votes for either helps keep the cluster without a leader"))
 }
 
 // Reference: thesis §9.6: a pre-vote for term T asks "would you vote for
