@@ -28,15 +28,18 @@ func oracleSettings(cfg Config) gobreaker.Settings {
 		MaxRequests: cfg.MaxProbes,
 		Interval:    cfg.Window,
 		Timeout:     cfg.Timeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return cfg.ShouldTrip(Counts{Requests: c.Requests, TotalSuccesses: c.TotalSuccesses, TotalFailures: c.TotalFailures,
-				ConsecutiveSuccesses: c.ConsecutiveSuccesses, ConsecutiveFailures: c.ConsecutiveFailures})
-		},
+		ReadyToTrip: func(c gobreaker.Counts) bool { return cfg.ShouldTrip(fromGobreaker(c)) },
 	}
 	if cfg.Buckets > 1 {
 		st.BucketPeriod = cfg.Window / time.Duration(cfg.Buckets)
 	}
 	return st
+}
+
+// fromGobreaker is gobreaker's Counts as this lab's.
+func fromGobreaker(c gobreaker.Counts) Counts {
+	return Counts{Requests: c.Requests, TotalSuccesses: c.TotalSuccesses, TotalFailures: c.TotalFailures,
+		ConsecutiveSuccesses: c.ConsecutiveSuccesses, ConsecutiveFailures: c.ConsecutiveFailures}
 }
 
 // randomConfig picks settings both breakers support. With a rolling window
@@ -151,18 +154,22 @@ func TestSameDecisionsAsGobreaker(t *testing.T) {
 			start := time.Now()
 
 			type inFlight struct {
-				gen  Ticket
-				done func(error)
+				gen     Ticket
+				done    func(error)
+				started time.Duration
 			}
 			calls := map[int]inFlight{}
 			var history []string
+			// Both breakers' counts after the step before: a breaker that
+			// changes state clears its counts, and the cause is in these.
+			var oursBefore, oracleBefore Counts
 			mismatch := func(i int, what string) {
 				t.Helper()
 				from := max(0, len(history)-12)
 				t.Fatalf("%s", lesson(
-					fmt.Sprintf("step %d of %d, at %v: %s\nconfig: %+v\nyours:     %v, counts %+v\ngobreaker: %v, counts %+v\nthe steps before:\n    %s",
+					fmt.Sprintf("step %d of %d, at %v: %s\nconfig: %+v\nyours:     %v, counts %+v\ngobreaker: %v, counts %+v\njust before this step, the counts were\nyours:     %+v\ngobreaker: %+v\nthe steps before:\n    %s",
 						i+1, len(trace), time.Since(start), what, cfg, ours.State(), ours.Counts(),
-						oracleState(oracle.State()), oracle.Counts(), strings.Join(history[from:], "\n    ")),
+						oracleState(oracle.State()), fromGobreaker(oracle.Counts()), oursBefore, oracleBefore, strings.Join(history[from:], "\n    ")),
 					"for settings both support, the breaker decides as gobreaker does: read the steps from the bottom up to the first one where the two differ, then gobreaker's currentState, beforeRequest and afterRequest (`grader hint 02 4` names where breakers usually differ)"))
 			}
 			for i, e := range trace {
@@ -177,7 +184,7 @@ func TestSameDecisionsAsGobreaker(t *testing.T) {
 						mismatch(i, fmt.Sprintf("call %d arrived; your breaker said %q, gobreaker %q", e.call, verdict(err), verdict(oerr)))
 					}
 					if err == nil {
-						calls[e.call] = inFlight{gen: g, done: done}
+						calls[e.call] = inFlight{gen: g, done: done, started: e.at}
 					}
 				} else if c, ok := calls[e.call]; ok {
 					result := error(nil)
@@ -188,7 +195,7 @@ func TestSameDecisionsAsGobreaker(t *testing.T) {
 					ours.Record(c.gen, result)
 					c.done(result)
 					delete(calls, e.call)
-					step = fmt.Sprintf("%9v  call %d %s", e.at, e.call, outcome)
+					step = fmt.Sprintf("%9v  call %d (started at %v) %s", e.at, e.call, c.started, outcome)
 					history = append(history, step)
 				} else {
 					continue // a rejected call has no result
@@ -196,6 +203,7 @@ func TestSameDecisionsAsGobreaker(t *testing.T) {
 				if got, want := ours.State(), oracleState(oracle.State()); got != want {
 					mismatch(i, fmt.Sprintf("after %q your breaker is %v, gobreaker is %v", strings.TrimSpace(step), got, want))
 				}
+				oursBefore, oracleBefore = ours.Counts(), fromGobreaker(oracle.Counts())
 			}
 		})
 	})
