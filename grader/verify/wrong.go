@@ -128,15 +128,15 @@ func (w *Wrong) Apply(solutionDir, dir string) (map[string]string, error) {
 			}
 		}
 		var buf bytes.Buffer
-		if err := gitdiff.Apply(&buf, bytes.NewReader(src), f); err != nil {
-			if !relocate(f, src) {
-				return nil, fmt.Errorf("%s no longer applies to %s (was the solution changed?): %w", filepath.Base(w.Path), name, err)
-			}
+		err := gitdiff.Apply(&buf, bytes.NewReader(src), f)
+		if err != nil && relocate(f, src) {
 			buf.Reset()
-			if err := gitdiff.Apply(&buf, bytes.NewReader(src), f); err != nil {
-				return nil, fmt.Errorf("%s no longer applies to %s (was the solution changed?): %w", filepath.Base(w.Path), name, err)
+			if err = gitdiff.Apply(&buf, bytes.NewReader(src), f); err == nil {
+				w.Offset = true
 			}
-			w.Offset = true
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s no longer applies to %s (was the solution changed?): %w", filepath.Base(w.Path), name, err)
 		}
 		dst := filepath.Join(dir, w.Name+"."+strings.ReplaceAll(name, "/", "_"))
 		if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {

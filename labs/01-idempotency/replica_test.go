@@ -36,15 +36,36 @@ type ledger struct {
 
 func newLedger(t *testing.T, balances map[string]int64) *ledger {
 	t.Helper()
+	cli, ctx := startEtcd(t)
+	l := &ledger{t: t, cli: cli, prefix: "/payments/", ctx: ctx}
+	for account, cents := range balances {
+		putBalance(t, ctx, cli, l.prefix, account, cents)
+	}
+	return l
+}
+
+// startEtcd starts an embedded etcd for the test, and returns a client and
+// a context that ends with the test (or after etcdTimeout).
+func startEtcd(t *testing.T) (*clientv3.Client, context.Context) {
+	t.Helper()
 	cluster := etcdtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
 	t.Cleanup(cancel)
-	l := &ledger{t: t, cli: cluster.Client(t), prefix: "/payments/", ctx: ctx}
-	for account, cents := range balances {
-		_, err := l.cli.Put(ctx, l.prefix+BalanceKey(account), string(EncodeBalance(cents)))
-		require.NoError(t, err)
-	}
-	return l
+	return cluster.Client(t), ctx
+}
+
+// etcdForPrefixes is startEtcd for a test that runs one charge under many
+// prefixes; fund gives alice cents under a prefix.
+func etcdForPrefixes(t *testing.T, cents int64) (*clientv3.Client, context.Context, func(prefix string)) {
+	t.Helper()
+	cli, ctx := startEtcd(t)
+	return cli, ctx, func(prefix string) { putBalance(t, ctx, cli, prefix, alice, cents) }
+}
+
+func putBalance(t *testing.T, ctx context.Context, cli *clientv3.Client, prefix, account string, cents int64) {
+	t.Helper()
+	_, err := cli.Put(ctx, prefix+BalanceKey(account), string(EncodeBalance(cents)))
+	require.NoError(t, err)
 }
 
 // balance returns an account's balance and how many times it was written,
@@ -284,15 +305,8 @@ func (k *crashingKV) report() string {
 }
 
 func TestCrashOnOneReplicaThenRetryOnAnotherChargesOnce(t *testing.T) {
-	cluster := etcdtest.Start(t)
-	cli := cluster.Client(t)
-	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
-	defer cancel()
+	cli, ctx, fund := etcdForPrefixes(t, 100_00)
 	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
-	fund := func(prefix string) {
-		_, err := cli.Put(ctx, prefix+BalanceKey(alice), string(EncodeBalance(100_00)))
-		require.NoError(t, err)
-	}
 
 	watch := &crashingKV{survive: 1 << 30}
 	fund("/count/")
@@ -396,17 +410,10 @@ func (in *interrupter) report(what string) string {
 }
 
 func TestDuplicateCommittedByAnotherReplicaMidChargeGetsTheReceipt(t *testing.T) {
-	cluster := etcdtest.Start(t)
-	cli := cluster.Client(t)
-	ctx, cancel := context.WithTimeout(context.Background(), etcdTimeout)
-	defer cancel()
 	// Alice has exactly the amount: once the payment is charged, nothing is
 	// left, so a replica that sees the balance without the record refuses.
+	cli, ctx, fund := etcdForPrefixes(t, 10_00)
 	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
-	fund := func(prefix string) {
-		_, err := cli.Put(ctx, prefix+BalanceKey(alice), string(EncodeBalance(10_00)))
-		require.NoError(t, err)
-	}
 
 	watch := &interrupter{}
 	fund("/count/")

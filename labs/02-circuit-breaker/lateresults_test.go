@@ -134,16 +134,10 @@ func TestHalfOpenProbesAreCheckedAndCountedInOneStep(t *testing.T) {
 		cfg := Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, MaxProbes: 1}
 		callers := min(max(runtime.GOMAXPROCS(0), 2), 4)
 		const rounds = parallelRounds
-		parallel := 0
-		for batch := 0; batch < batches() && parallel < parallelRounds; batch++ {
-			bs := make([]*Breaker, rounds)
+		inBatches(t, func() (parallel int, ok bool) {
+			bs := dueToHalfOpen(t, cfg, rounds)
 			allowed := make([]atomic.Int32, rounds)
-			for i := range bs {
-				bs[i] = New(cfg)
-				fail(t, bs[i], 1)
-			}
-			time.Sleep(cfg.Timeout + time.Nanosecond) // every breaker is due to half-open
-			parallel += together(callers, rounds, func(_, r int) {
+			parallel = together(callers, rounds, func(_, r int) {
 				if _, err := bs[r].Allow(); err == nil {
 					allowed[r].Add(1)
 				}
@@ -154,14 +148,11 @@ func TestHalfOpenProbesAreCheckedAndCountedInOneStep(t *testing.T) {
 					over, most = over+1, max(most, n)
 				}
 			}
-			if !assert.Zero(t, over, lesson(
+			return parallel, assert.Zero(t, over, lesson(
 				fmt.Sprintf("%d callers released together on each of %d half-open breakers with MaxProbes 1: %d breakers let more than one through (up to %d)",
 					callers, rounds, over, most),
-				"checking the limit (fewer than MaxProbes so far) and counting the probe (one more) are one step, under one lock held across both: let go of the lock in between, and callers that arrive together all pass the check before any of them is counted")) {
-				return
-			}
-		}
-		logParallel(t, parallel)
+				"checking the limit (fewer than MaxProbes so far) and counting the probe (one more) are one step, under one lock held across both: let go of the lock in between, and callers that arrive together all pass the check before any of them is counted"))
+		})
 	})
 }
 
@@ -175,15 +166,9 @@ func TestReadingTheBreakerWhileACallerCallsIsSafe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, MaxProbes: 1}
 		const rounds = parallelRounds
-		parallel := 0
-		for batch := 0; batch < batches() && parallel < parallelRounds; batch++ {
-			bs := make([]*Breaker, rounds)
-			for i := range bs {
-				bs[i] = New(cfg)
-				fail(t, bs[i], 1)
-			}
-			time.Sleep(cfg.Timeout + time.Nanosecond) // every breaker is due to half-open
-			parallel += together(2, rounds, func(caller, r int) {
+		inBatches(t, func() (parallel int, ok bool) {
+			bs := dueToHalfOpen(t, cfg, rounds)
+			parallel = together(2, rounds, func(caller, r int) {
 				b := bs[r]
 				switch {
 				case caller == 0: // a probe, and it succeeds
@@ -202,22 +187,25 @@ func TestReadingTheBreakerWhileACallerCallsIsSafe(t *testing.T) {
 					notClosed++
 				}
 			}
-			if !assert.Zero(t, notClosed, lesson(
+			return parallel, assert.Zero(t, notClosed, lesson(
 				fmt.Sprintf("on %d breakers due to half-open, a caller's probe succeeded while a dashboard read State or Counts at the same instant: %d breakers did not close", rounds, notClosed),
-				"State and Counts apply the passing of time, so they write: they take the same lock as Allow and Record, or a reader and a caller both move the breaker on, and the probe's result lands in a cycle it did not start in")) {
-				return
-			}
-		}
-		logParallel(t, parallel)
+				"State and Counts apply the passing of time, so they write: they take the same lock as Allow and Record, or a reader and a caller both move the breaker on, and the probe's result lands in a cycle it did not start in"))
+		})
 	})
 }
 
-// logParallel says when too few rounds ran in parallel to trust a pass.
-func logParallel(t *testing.T, parallel int) {
+// dueToHalfOpen returns n breakers of cfg (ConsecutiveFailures 1), each
+// opened by one failure and, once the clock has moved past cfg.Timeout,
+// due to half-open at the next call.
+func dueToHalfOpen(t *testing.T, cfg Config, n int) []*Breaker {
 	t.Helper()
-	if parallel < parallelRounds && !raceDetector {
-		t.Logf("only %d rounds ran with every caller on a CPU at once (wanted %d): on this machine a missing lock here may go unseen; the race detector still sees it", parallel, parallelRounds)
+	bs := make([]*Breaker, n)
+	for i := range bs {
+		bs[i] = New(cfg)
+		fail(t, bs[i], 1)
 	}
+	time.Sleep(cfg.Timeout + time.Nanosecond)
+	return bs
 }
 
 // TestManyCallersThroughOutagesAndRecoveries runs hundreds of goroutines

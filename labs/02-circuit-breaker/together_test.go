@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"testing"
 )
 
 // together runs rounds in which each of callers goroutines calls
@@ -58,4 +59,25 @@ func batches() int {
 		return 1
 	}
 	return 100
+}
+
+// inBatches runs batch, which reports how many of its rounds ran in
+// parallel and whether it found nothing wrong, until parallelRounds rounds
+// have run in parallel, batches() batches have run, or one batch found the
+// mistake. It says when too few rounds ran in parallel to trust a pass.
+func inBatches(t *testing.T, batch func() (parallel int, ok bool)) {
+	t.Helper()
+	parallel := 0
+	for range batches() {
+		n, ok := batch()
+		if !ok {
+			return
+		}
+		if parallel += n; parallel >= parallelRounds {
+			return
+		}
+	}
+	if !raceDetector {
+		t.Logf("only %d rounds ran with every caller on a CPU at once (wanted %d): on this machine a missing lock here may go unseen; the race detector still sees it", parallel, parallelRounds)
+	}
 }
