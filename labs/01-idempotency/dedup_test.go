@@ -110,6 +110,27 @@ func TestRetryGetsTheOriginalReceipt(t *testing.T) {
 		"store the receipt and return it as stored; a receipt made again from today's balance (60.00) says something that never happened"))
 }
 
+func TestRetryAfterTheChargeSpentEverythingGetsItsReceipt(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 5_00})
+	svc := New(store, Config{})
+	coffee := ChargeRequest{Key: "k1", Account: alice, Amount: 5_00}
+	first, err := svc.Charge(context.Background(), coffee)
+	require.NoError(t, err, "%s with 5.00 in the account", describe(coffee))
+
+	again, err := svc.Charge(context.Background(), coffee)
+	require.NoError(t, err, lesson(
+		fmt.Sprintf("the retry of %s, which went through and left 0.00, failed", describe(coffee)),
+		"a retry is answered by what its key recorded, whatever the account holds now: the balance is low because of this very payment, and refusing it tells the client a payment that went through did not"))
+	requireSameReceipt(t, first, again, "the retry must get the receipt of the first attempt")
+
+	other := ChargeRequest{Key: "k1", Account: alice, Amount: 7_00}
+	_, err = svc.Charge(context.Background(), other)
+	require.ErrorIs(t, err, ErrKeyReused, lesson(
+		fmt.Sprintf("%s after %s must fail with ErrKeyReused", describe(other), describe(coffee)),
+		"a key that was used is reused whatever the account holds: answering a client bug with ErrInsufficientFunds sends its authors looking for money instead of the bug"))
+	assert.Equal(t, int64(0), balanceOf(t, store, alice), "nothing after the first charge may change the balance")
+}
+
 func TestDifferentKeysAreDifferentCharges(t *testing.T) {
 	store := fundedStore(t, map[string]int64{alice: 100_00})
 	svc := New(store, Config{})

@@ -60,19 +60,17 @@ func New(store Store, cfg Config) *Service {
 //
 //   - A request that is not valid fails with ErrInvalidRequest
 //     (req.Validate does the check).
-//   - A new key debits the account and stores the receipt with the key.
-//     If the balance is too low, it fails with ErrInsufficientFunds and
-//     nothing is stored: nothing happened, so there is nothing to remember.
+//   - A new key debits the account and returns a receipt. If the balance
+//     is too low, it fails with ErrInsufficientFunds and changes nothing.
 //   - A key seen before, with the same account and amount, returns the
-//     stored receipt and changes nothing.
+//     receipt of its first charge and changes nothing.
 //   - A key seen before with a different account or amount fails with
 //     ErrKeyReused and changes nothing.
 func (s *Service) Charge(ctx context.Context, req ChargeRequest) (Receipt, error) {
-	// TODO(part 1): the outcomes above, decided by what the store holds for
-	// req.Key. A retry's receipt must come back from the store
-	// exactly as the first attempt's went in, so pick an encoding
-	// (encoding/json does it) and a key prefix for your records that is not
-	// BalancePrefix.
+	// TODO(part 1): the outcomes above. A retry's receipt must come back
+	// from the store exactly as the first attempt's went in, so pick an
+	// encoding (encoding/json does it) and keys of your own that do not
+	// start with BalancePrefix.
 	//
 	// TODO(part 2): many goroutines call Charge at once, with any mix of
 	// keys and accounts. The outcomes above must hold for every one of

@@ -15,7 +15,8 @@ package breaker
 // hour of traffic takes milliseconds and times are exact.
 //
 // Parts 2 to 4 change the same methods: a window of recent calls (part 2),
-// results that arrive late (part 3), agreement with gobreaker (part 4).
+// results that arrive late and the listener of Config.OnStateChange (part 3),
+// agreement with gobreaker (part 4).
 
 // Breaker is a circuit breaker, safe for use by many goroutines.
 type Breaker struct {

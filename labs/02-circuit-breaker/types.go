@@ -11,7 +11,7 @@
 //
 //	Part 1  Allow / Record: the closed, open and half-open states (breaker.go)
 //	Part 2  a rolling window of buckets, and a failure ratio (breaker.go)
-//	Part 3  late results, and many callers at once (breaker.go)
+//	Part 3  late results, many callers at once, telling others (breaker.go)
 //	Part 4  conformance: the same decisions as sony/gobreaker (breaker.go)
 //	Part 5  a resilient client: breaker, retries, fallback (client.go)
 //
@@ -97,6 +97,14 @@ type Config struct {
 	// MaxProbes is how many calls the half-open state lets through, and
 	// how many successes in a row close the breaker; 0 means 1.
 	MaxProbes uint32
+
+	// OnStateChange, if set, is told of every change of state, once,
+	// before the call that made the change returns (part 3). It is how a
+	// dashboard, an alert or a log learns that the breaker opened. The
+	// changes one call makes are told in order; changes that calls on
+	// other goroutines make at the same moment may be told in either
+	// order (from and to say what each one was).
+	OnStateChange func(from, to State)
 }
 
 // Defaults for the zero values of Config.

@@ -26,7 +26,13 @@ type Breaker struct {
 	// steps since start.
 	buckets []Counts
 	age     uint64
+	// changes are the state changes made under mu and not yet reported:
+	// OnStateChange is called after mu is released.
+	changes []change
 }
+
+// change is one change of state, for OnStateChange.
+type change struct{ from, to State }
 
 // New returns a closed breaker. It panics if cfg is not valid: a breaker
 // configured wrong protects nothing, and that is best found at start.
@@ -56,7 +62,7 @@ func New(cfg Config) *Breaker {
 // Ticket it got.
 func (b *Breaker) Allow() (Ticket, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	defer b.unlock()
 	b.refresh(time.Now())
 	g := Ticket{Epoch: b.epoch, Bucket: b.age}
 	switch {
@@ -78,7 +84,7 @@ func (b *Breaker) Allow() (Ticket, error) {
 // it says something about a past the breaker has already judged.
 func (b *Breaker) Record(g Ticket, err error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	defer b.unlock()
 	now := time.Now()
 	b.refresh(now)
 	if g.Epoch != b.epoch {
@@ -94,7 +100,7 @@ func (b *Breaker) Record(g Ticket, err error) {
 // State returns the breaker's state now.
 func (b *Breaker) State() State {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	defer b.unlock()
 	b.refresh(time.Now())
 	return b.state
 }
@@ -102,7 +108,7 @@ func (b *Breaker) State() State {
 // Counts returns the counts of the current state (and window).
 func (b *Breaker) Counts() Counts {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	defer b.unlock()
 	b.refresh(time.Now())
 	return b.counts
 }
@@ -111,6 +117,18 @@ func (b *Breaker) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return fmt.Sprintf("%v %+v", b.state, b.counts)
+}
+
+// unlock releases mu, then reports the changes made while it was held. The
+// listener is not the breaker's code: called under mu, a listener that
+// reads the breaker would wait for the lock its own caller holds.
+func (b *Breaker) unlock() {
+	changes := b.changes
+	b.changes = nil
+	b.mu.Unlock()
+	for _, c := range changes {
+		b.cfg.OnStateChange(c.from, c.to)
+	}
 }
 
 func (b *Breaker) onSuccess(bucket uint64, now time.Time) {
@@ -201,6 +219,9 @@ func (b *Breaker) roll(age uint64) {
 func (b *Breaker) setState(s State, now time.Time) {
 	if b.state == s {
 		return
+	}
+	if b.cfg.OnStateChange != nil {
+		b.changes = append(b.changes, change{b.state, s})
 	}
 	b.state = s
 	b.newEpoch(now)
