@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -144,4 +145,47 @@ func TestStateChangeListenerMayCallTheBreaker(t *testing.T) {
 		t.Fatal(lesson("a failure tripped the breaker, and when Record returned OnStateChange had not been called",
 			"every change of state is reported before the call that made it returns"))
 	}
+}
+
+// TestEachChangeIsReportedOnceWhenCallersRace releases a probe and a
+// dashboard at the same instant on many breakers due to half-open: either
+// may find the Timeout over, and the listener must hear of each change
+// once, whichever found it. It catches changes that are taken out of the
+// breaker without the lock, with or without the race detector (on two or
+// more CPUs).
+func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rounds = parallelRounds
+		inBatches(t, func() (parallel int, ok bool) {
+			logs := make([]listenerLog, rounds)
+			bs := make([]*Breaker, rounds)
+			for i := range bs {
+				bs[i] = New(Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, MaxProbes: 1, OnStateChange: logs[i].listen})
+				fail(t, bs[i], 1)
+			}
+			time.Sleep(10*time.Second + time.Nanosecond)
+			parallel = together(2, rounds, func(caller, r int) {
+				if caller == 0 { // a probe, and it succeeds
+					if tk, err := bs[r].Allow(); err == nil {
+						bs[r].Record(tk, nil)
+					}
+					return
+				}
+				_ = bs[r].State() // the dashboard
+			})
+			for r := range bs {
+				// The two callers' changes come at the same moment, and
+				// Config.OnStateChange lets them be told in either order.
+				got := logs[r].String()
+				if got == "closed→open, open→half-open, half-open→closed" || got == "closed→open, half-open→closed, open→half-open" {
+					continue
+				}
+				return parallel, assert.Fail(t, lesson(
+					fmt.Sprintf("a breaker opened, its Timeout passed, and a probe and State() came at the same instant; the probe succeeded (the breaker is %v). OnStateChange was told of\n\t%s\nwant each of these once\n\t%s",
+						bs[r].State(), got, "closed→open, open→half-open, half-open→closed"),
+					"each change of state is reported once, by whichever call made it: the changes waiting to be told are breaker state too, taken out of it under the lock"))
+			}
+			return parallel, true
+		})
+	})
 }
