@@ -235,11 +235,46 @@ func (st *testState) output() []line {
 	return append(out, st.tail[:st.next]...)
 }
 
+// subtestHeadersFirst moves each subtest's "--- FAIL: name" line, which the
+// testing package prints after the subtest's output, to just before that
+// output: read top to bottom, a message then sits under the name of the
+// subtest it belongs to, not above the next one's.
+func subtestHeadersFirst(lines []line) []line {
+	end := map[string]int{} // subtest → index of its end line
+	for i, l := range lines {
+		if strings.Contains(l.test, "/") && strings.HasPrefix(strings.TrimSpace(l.text), "--- FAIL: "+l.test+" ") {
+			end[l.test] = i
+		}
+	}
+	if len(end) == 0 {
+		return lines
+	}
+	out := make([]line, 0, len(lines))
+	moved := map[string]bool{}
+	for i, l := range lines {
+		// A subtest's first line brings its header, and the headers of the
+		// subtests it is nested in, outermost first, if not placed yet.
+		var headers []line
+		for name := l.test; strings.Contains(name, "/"); name = name[:strings.LastIndex(name, "/")] {
+			if j, ok := end[name]; ok && !moved[name] {
+				moved[name] = true
+				headers = append([]line{lines[j]}, headers...)
+			}
+		}
+		out = append(out, headers...)
+		if j, ok := end[l.test]; ok && j == i {
+			continue // already placed as its subtest's header
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 // closeTest keeps the output of the test itself and of its failing subtests.
 func (d *decoder) closeTest(st *testState) {
 	var kept []line
 	if st.res.Status != TestPassed {
-		kept = st.output()
+		kept = subtestHeadersFirst(st.output())
 	}
 	for _, l := range kept {
 		if l.test == "" || l.test == st.res.Name || st.failed[l.test] || !strings.Contains(l.test, "/") {

@@ -98,6 +98,8 @@ func TestEachPartReportsHowItEnded(t *testing.T) {
 	assert.Equal(t, TestFailed, s.Tests[0].Status)
 	out := strings.Join(s.Tests[0].Output, "\n")
 	assert.Contains(t, out, "sub failed")
+	assert.Regexp(t, `--- FAIL: TestSubtests/bad [^\n]*\n[^\n]*sub failed`, out,
+		"a subtest's name comes before its message, so that the message reads as its own")
 	assert.NotContains(t, out, "fine", "output of a passing subtest is noise")
 	assert.Equal(t, TestNotFound, s.Tests[1].Status)
 	assert.Contains(t, s.Note, "TestMissing")

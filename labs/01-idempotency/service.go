@@ -18,8 +18,8 @@ package idempotency
 //	    deduct_user_balance(user_id, amount)
 //	    log_transaction(request_id, user_id, amount)
 //
-// It is a fine start for part 1 (though a retry deserves its receipt, not
-// an error) and it is wrong in two ways that parts 2 and 3 make you find.
+// The guide has it in Go, as a first draft to start part 1 from. Part 1's
+// tests say what is wrong with it; parts 2 and 3 find more.
 
 import (
 	"context"
