@@ -66,7 +66,7 @@ func TestConcurrentChargesToOneAccountAllApply(t *testing.T) {
 	assert.Equal(t, int64(80_00), got, lesson(
 		fmt.Sprintf("%d charges of 1.00 with different keys, from %d goroutines paying %d times each, ran together and left alice with %s: %d of them were lost",
 			n, shoppers, each, money(got), n-int(timesCharged(100_00, got, 1_00))),
-		"reading the balance and writing the new one must not interleave with another charge of the same account (a \"lost update\"): a lock per key is not enough, charges of one account need one lock. And one lock means one: a lock dropped from the map while another charge still waits for it lets the next charge make a second lock for the same account"))
+		"charges of one account take turns from the read of the balance to the write of the new one, whatever their keys: two that both read 100.00 both write 99.00, and one debit is lost (a \"lost update\"). Whatever makes them take turns must stay one and the same for an account as long as any charge of it holds or waits for it"))
 }
 
 func TestChargesToDifferentAccountsDoNotWaitForEachOther(t *testing.T) {
@@ -204,7 +204,7 @@ func TestDuplicateWaitingForTheFirstStopsWhenItsContextEnds(t *testing.T) {
 	}
 	require.True(t, returned, lesson(
 		"a duplicate was waiting for the first call of its key, which was stuck at the store; its context ended (the client's attempt timed out) and Charge kept waiting",
-		"waiting for the call in flight is a wait like any other: select on ctx.Done() as well, and return ctx.Err() when it ends. Duplicates come precisely when the first attempt is slow (its client timed out and retried); one that ignores its context outlives its caller, and every retry adds another"))
+		"a duplicate waiting for the call in flight stops waiting when its own context ends, and returns ctx.Err(). Duplicates come precisely when the first attempt is slow (its client timed out and retried); one that ignores its context outlives its caller, and every retry adds another"))
 	require.Error(t, dupErr, "the duplicate returned a receipt while the first call of its key was still at the store")
 	assert.False(t, permanentError(dupErr), lesson(
 		fmt.Sprintf("a duplicate whose context ended while it waited for the first call failed with %q", dupErr),

@@ -51,7 +51,7 @@ func TestCrashAtAnyStepThenRetryChargesOnce(t *testing.T) {
 				assert.Equal(t, int64(90_00), got, lesson(
 					fmt.Sprintf("the process crashed %s, then the client retried on the restarted service: alice was charged %d times, want once.\nthe crashed attempt's store operations:%s",
 						where, timesCharged(100_00, got, 10_00), crashing.report()),
-					"the debit and the record of the key must be written in one Commit. Written separately, a crash between them either forgets the key (the retry charges again) or forgets the debit (the retry finds the key and never charges)"))
+					"the debit and the record of the key are one fact: whenever the process dies, the store holds both or neither. Between two writes, a crash either forgets the key (the retry charges again) or forgets the debit (the retry finds the key and never charges), and reordering them only picks which"))
 				assert.Equal(t, got, receipt.Balance, "the retry's receipt must show the balance after the one charge")
 
 				again, err := restarted.Charge(context.Background(), req)
@@ -202,7 +202,10 @@ func TestFirstAttemptWhoseStoreFailsIsNeitherRefusedNorConfirmed(t *testing.T) {
 
 			again, err := svc.Charge(context.Background(), req)
 			require.NoError(t, err, "the client's retry, with the store working again")
-			assert.Equal(t, int64(90_00), balanceOf(t, durable, alice), "one payment, charged once")
+			assert.Equal(t, int64(90_00), balanceOf(t, durable, alice), lesson(
+				fmt.Sprintf("store operation %d (%s) of a new payment failed once, the client retried, and alice was charged %d times.\nthe store operations: %s",
+					k, ops[k-1], timesCharged(100_00, balanceOf(t, durable, alice), 10_00), strings.Join(flaky.log(), ", ")),
+				"one payment, charged once, whatever failed on the way: a failure between the debit and the record of the key leaves a debit that no key remembers, and the retry charges again"))
 			assert.Equal(t, int64(90_00), again.Balance, "the retry's receipt shows the balance after the one charge")
 		})
 	}

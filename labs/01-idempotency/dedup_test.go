@@ -20,7 +20,8 @@ func TestChargeDebitsTheAccount(t *testing.T) {
 
 	r, err := svc.Charge(context.Background(), req)
 
-	require.NoError(t, err, "%s on an account holding 100.00 must succeed", describe(req))
+	require.NoError(t, err, lesson(describe(req)+" on an account holding 100.00 failed",
+		"a valid request on an account that holds at least the amount is charged, and answered with its receipt"))
 	assert.Equal(t, req.Key, r.Key, "the receipt names the key it answers")
 	assert.Equal(t, req.Account, r.Account)
 	assert.Equal(t, req.Amount, r.Amount)
@@ -64,7 +65,8 @@ func TestChargeRefusesOverdraftAndRemembersNothing(t *testing.T) {
 	req := ChargeRequest{Key: "k1", Account: alice, Amount: 20_00}
 
 	_, err := svc.Charge(context.Background(), req)
-	require.ErrorIs(t, err, ErrInsufficientFunds, "%s with 10.00 in the account must fail with ErrInsufficientFunds", describe(req))
+	require.ErrorIs(t, err, ErrInsufficientFunds, lesson(describe(req)+" with 10.00 in the account must fail with ErrInsufficientFunds",
+		"a charge is paid from what the account holds: one the balance cannot cover is refused, and no account goes below zero"))
 	assert.Equal(t, int64(10_00), balanceOf(t, store, alice), "a refused charge must not touch the balance")
 
 	require.NoError(t, Fund(store, alice, 50_00))
@@ -104,7 +106,8 @@ func TestRetryGetsTheOriginalReceipt(t *testing.T) {
 	_, err = svc.Charge(context.Background(), k2)
 	require.NoError(t, err, describe(k2))
 	again, err := svc.Charge(context.Background(), k1)
-	require.NoError(t, err, "retry of %s", describe(k1))
+	require.NoError(t, err, lesson("the retry of "+describe(k1)+" failed",
+		"a retry is not an error: the client did not hear the answer, so it asks again, and gets the receipt of the first attempt"))
 
 	requireSameReceipt(t, first, again, lesson("the retry of k1 after k2 got a different receipt",
 		"store the receipt and return it as stored; a receipt made again from today's balance (60.00) says something that never happened"))

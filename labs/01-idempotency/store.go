@@ -16,8 +16,8 @@ type Store interface {
 	Get(key string) (value []byte, found bool, err error)
 	// Scan returns every entry whose key starts with prefix, in key order.
 	Scan(prefix string) ([]Entry, error)
-	// Commit applies writes, in order, as one atomic operation: after a
-	// crash, either every one of them is durable or none is.
+	// Commit applies writes, in order, as one operation: all of them or
+	// none of them.
 	Commit(writes ...Write) error
 }
 
