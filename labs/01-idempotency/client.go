@@ -40,7 +40,7 @@ func NewClient(server Charger, policy RetryPolicy, rnd *rand.Rand) *Client {
 //
 //   - Every attempt of one Charge carries the same key, made with NewKey.
 //   - An attempt with no answer after policy.AttemptTimeout is given up.
-//   - Waits between attempts grow within the bounds of c.policy, and are
+//   - Waits between attempts grow on the scale of c.policy, and are
 //     random, drawn from c.rnd.
 //   - When Charge ends with an error from the server, it returns that
 //     error, wrapped or as is, so that the caller can use errors.Is.

@@ -9,10 +9,10 @@ import (
 
 // RetryPolicy says how a Client retries.
 type RetryPolicy struct {
-	// BaseDelay bounds the wait before the first retry; each retry after
-	// that doubles the bound ("exponential backoff").
+	// BaseDelay is the scale of the wait before the first retry; each
+	// retry after that doubles it ("exponential backoff").
 	BaseDelay time.Duration
-	// MaxDelay caps the bound: no wait is longer.
+	// MaxDelay caps it: no wait is longer.
 	MaxDelay time.Duration
 	// AttemptTimeout is how long one attempt may take before the client
 	// gives up on it and retries.
