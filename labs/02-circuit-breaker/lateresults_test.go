@@ -28,7 +28,7 @@ func TestLateFailureFromBeforeTheBreakerOpenedDoesNotCount(t *testing.T) {
 
 		b.Record(slow, errBoom) // its failure arrives only now
 		wantState(t, b, HalfOpen, "a call started while closed failed after the breaker had opened and half-opened",
-			"a result from before the last state change does not count (compare its Ticket with the breaker's): the breaker already opened for those failures, and a probe has not failed")
+			"a result from before the last state change does not count: the breaker already opened for those failures, and a probe has not failed")
 		succeed(t, b, 2)
 		wantState(t, b, Closed, "the two probes succeeded", "MaxProbes successes close the breaker")
 	})

@@ -183,7 +183,7 @@ func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 				return parallel, assert.Fail(t, lesson(
 					fmt.Sprintf("a breaker opened, its Timeout passed, and a probe and State() came at the same instant; the probe succeeded (the breaker is %v). OnStateChange was told of\n\t%s\nwant each of these once\n\t%s",
 						bs[r].State(), got, "closed→open, open→half-open, half-open→closed"),
-					"each change of state is reported once, by whichever call made it: the changes waiting to be told are breaker state too, taken out of it under the lock"))
+					"each change of state is reported once, by whichever call made it, however many callers arrive at the same instant"))
 			}
 			return parallel, true
 		})

@@ -35,6 +35,9 @@ package raft
 //	    }
 //	}
 //
+// It makes a fair first draft of HandleTimer's election timeout, and the
+// tests have something to say about it.
+//
 // Run `grader test 03` (or `go test ./labs/03-raft-election/`) after each
 // part. Log what your node decides with n.env.Logf: the lines show in the
 // timeline of a failing test.

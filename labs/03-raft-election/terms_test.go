@@ -50,7 +50,9 @@ func TestNewerTermMakesAnyNodeAFollower(t *testing.T) {
 					saved = saved || (d.kind == "save" && d.hs.Term == 7)
 				}
 				assert.True(t, saved, "the new term is saved (Figure 2); what n1 did:\n%s", describe(log))
-				assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
+				assert.Zero(t, o.timers(heartbeatTick{}), lesson(
+					fmt.Sprintf("n1, a %v in term 2, became a follower of term 7 with a heartbeatTick timer still set", role),
+					"a follower has no heartbeat timer: leadership ends with its timer, or a node elected again later runs two of them and sends twice the heartbeats"))
 				assert.Equal(t, 1, o.timers(electionTimeout{}), "a follower has one election timer")
 			})
 		}
@@ -107,7 +109,9 @@ func TestLeaderStepsDownOnANewerTermInAReply(t *testing.T) {
 		"n1, leader of term 2, got a heartbeat reply carrying term 5 and went on leading",
 		"the reply says the cluster has moved on to term 5, maybe while n1 was cut off: n1's leadership is over (§5.1)"))
 	assert.Equal(t, 5, int(o.node.Term()))
-	assert.Zero(t, o.timers(heartbeatTick{}), "a follower sends no heartbeats")
+	assert.Zero(t, o.timers(heartbeatTick{}), lesson(
+		"n1 stepped down from leader of term 2 to follower of term 5 with a heartbeatTick timer still set",
+		"a follower has no heartbeat timer: leadership ends with its timer, or a node elected again later runs two of them and sends twice the heartbeats"))
 }
 
 // Reference: §5.2: a follower stands because it heard no leader for an
