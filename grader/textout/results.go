@@ -53,6 +53,10 @@ func (p *Printer) part(pr *run.PartResult, verbose bool) {
 	if pr.Note != "" {
 		p.printf("         %s\n", pr.Note)
 	}
+	if passed := passedTests(pr); pr.Status != run.Passed && passed > 0 && !verbose {
+		// Only failures are listed: say that the rest passed.
+		p.printf("         %s\n", p.st.dim.Render(fmt.Sprintf("%d of %d tests pass; the others:", passed, len(pr.Tests))))
+	}
 	for _, t := range pr.Tests {
 		if t.Status == run.TestPassed {
 			if verbose {
@@ -74,6 +78,16 @@ func (p *Printer) part(pr *run.PartResult, verbose bool) {
 		}
 		p.printf("%s", indent(out, "         | "))
 	}
+}
+
+func passedTests(pr *run.PartResult) int {
+	n := 0
+	for _, t := range pr.Tests {
+		if t.Status == run.TestPassed {
+			n++
+		}
+	}
+	return n
 }
 
 // headAndTail shortens long output to its first and last lines: what went

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/distlings/distlings/grader/run"
 )
 
 // A failure as testify prints it inside a subtest.
@@ -35,4 +37,26 @@ func TestTidyKeepsTheFailureAndDropsWhatTheGraderShows(t *testing.T) {
 func TestTidyLeavesPlainOutputAlone(t *testing.T) {
 	lines := []string{"    bad_test.go:12: Answer() = 41, want 42", "    \tindented with a tab"}
 	assert.Equal(t, []string{"bad_test.go:12: Answer() = 41, want 42", "    indented with a tab"}, Tidy(lines))
+}
+
+// Only failing tests are listed; a failed part says how many of its tests
+// passed, so that the learner knows the rest is not unknown.
+func TestAFailedPartSaysHowManyOfItsTestsPass(t *testing.T) {
+	var out strings.Builder
+	lab := streamLab()
+	New(&out).part(&run.PartResult{Part: lab.Part(1), Status: run.Failed, Tests: []*run.TestResult{
+		{Name: "TestA", Status: run.TestPassed},
+		{Name: "TestB", Status: run.TestPassed},
+		{Name: "TestC", Status: run.TestFailed, Output: []string{"c_test.go:3: want 1, got 2"}},
+	}}, false)
+	got := out.String()
+	assert.Contains(t, got, "2 of 3 tests pass; the others:")
+	assert.NotContains(t, got, "TestA", "a passing test is not listed")
+	assert.Less(t, strings.Index(got, "2 of 3"), strings.Index(got, "TestC"))
+
+	out.Reset()
+	New(&out).part(&run.PartResult{Part: lab.Part(1), Status: run.Failed, Tests: []*run.TestResult{
+		{Name: "TestC", Status: run.TestFailed},
+	}}, false)
+	assert.NotContains(t, out.String(), "tests pass", "when none passed there is nothing to add")
 }
