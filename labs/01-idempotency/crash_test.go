@@ -86,22 +86,46 @@ func TestRestartedServiceStillKnowsItsKeys(t *testing.T) {
 // next one may well work.
 var errStoreTimeout = errors.New("store operation timed out")
 
-// flakyStore fails one operation, the fail-th it is asked for, with
-// errStoreTimeout and without touching the durable store. Every other
-// operation goes through.
+// flakyStore fails the fail-th operation it is asked for with
+// errStoreTimeout, without touching the durable store, and the same
+// operation again each time it is asked for it, up to outage times in all
+// (once, when outage is 0), until heal is called. Every other operation
+// goes through. A store that keeps failing one read is what a service that
+// tries a failed call again at once, a fixed number of times, meets.
 type flakyStore struct {
 	durable Store
 	fail    int
+	outage  int
 
-	mu  sync.Mutex
-	ops []string
+	mu       sync.Mutex
+	ops      []string
+	failing  string // the operation that fails
+	failures int
+	healed   bool
 }
+
+// storeOutage is how many times in a row a flaky store fails an operation.
+const storeOutage = 3
 
 func (f *flakyStore) enter(op string) (fails bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ops = append(f.ops, op)
-	return len(f.ops) == f.fail
+	if len(f.ops) == f.fail {
+		f.failing = op
+	}
+	if f.healed || f.failing == "" || op != f.failing || f.failures >= max(1, f.outage) {
+		return false
+	}
+	f.failures++
+	return true
+}
+
+// heal ends the outage.
+func (f *flakyStore) heal() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.healed = true
 }
 
 func (f *flakyStore) Get(key string) ([]byte, bool, error) {
@@ -149,19 +173,20 @@ func TestRetryWhoseLookupFailsDoesNotChargeAgain(t *testing.T) {
 
 	for k := 1; k <= len(ops); k++ {
 		t.Run(fmt.Sprintf("op_%d_fails", k), func(t *testing.T) {
-			heading(t, "store operation %d of the retry (%s) fails once, with no crash; then the client retries again", k, ops[k-1])
+			heading(t, "store operation %d of the retry (%s) fails, and fails again each time it is tried, up to %d times (an outage, no crash); then the store recovers and the client retries again", k, ops[k-1], storeOutage)
 			durable := fundedStore(t, map[string]int64{alice: 100_00})
 			first, err := New(durable, Config{}).Charge(context.Background(), req)
 			require.NoError(t, err, describe(req))
 
-			flaky := &flakyStore{durable: durable, fail: k}
+			flaky := &flakyStore{durable: durable, fail: k, outage: storeOutage}
 			svc := New(flaky, Config{})
 			receipt, err := svc.Charge(context.Background(), req) // operation k fails in here
+			flaky.heal()
 			got := balanceOf(t, durable, alice)
 			assert.Equal(t, int64(90_00), got, lesson(
 				fmt.Sprintf("a retry of a payment already charged, whose store operation %d (%s) failed with %q, left alice charged %d times, want once.\nthe retry's store operations: %s",
 					k, ops[k-1], errStoreTimeout, timesCharged(100_00, got, 10_00), strings.Join(flaky.log(), ", ")),
-				"only a store that answers \"not found\" says a key is new. A failed read says nothing: return the error (the client will retry), never go on as if the key had not been seen, or every hiccup of the store charges a payment again"))
+				"only a store that answers \"not found\" says a key is new. A failed read says nothing, however often it is tried again: return the error (the client will retry), never go on as if the key had not been seen, or every outage of the store charges payments again"))
 			if err != nil {
 				assert.False(t, permanentError(err), lesson(
 					fmt.Sprintf("a store failure reached the client as %q", err),
@@ -182,11 +207,12 @@ func TestFirstAttemptWhoseStoreFailsIsNeitherRefusedNorConfirmed(t *testing.T) {
 	ops := opsOfOneCharge(t, req)
 	for k := 1; k <= len(ops); k++ {
 		t.Run(fmt.Sprintf("op_%d_fails", k), func(t *testing.T) {
-			heading(t, "store operation %d of a new payment (%s) fails once, with no crash; then the client retries", k, ops[k-1])
+			heading(t, "store operation %d of a new payment (%s) fails, and fails again each time it is tried, up to %d times (an outage, no crash); then the store recovers and the client retries", k, ops[k-1], storeOutage)
 			durable := fundedStore(t, map[string]int64{alice: 100_00})
-			flaky := &flakyStore{durable: durable, fail: k}
+			flaky := &flakyStore{durable: durable, fail: k, outage: storeOutage}
 			svc := New(flaky, Config{})
 			receipt, err := svc.Charge(context.Background(), req) // operation k fails in here
+			flaky.heal()
 			got := balanceOf(t, durable, alice)
 			if err != nil {
 				assert.False(t, permanentError(err), lesson(
@@ -203,7 +229,7 @@ func TestFirstAttemptWhoseStoreFailsIsNeitherRefusedNorConfirmed(t *testing.T) {
 			again, err := svc.Charge(context.Background(), req)
 			require.NoError(t, err, "the client's retry, with the store working again")
 			assert.Equal(t, int64(90_00), balanceOf(t, durable, alice), lesson(
-				fmt.Sprintf("store operation %d (%s) of a new payment failed once, the client retried, and alice was charged %d times.\nthe store operations: %s",
+				fmt.Sprintf("store operation %d (%s) of a new payment failed, the client retried, and alice was charged %d times.\nthe store operations: %s",
 					k, ops[k-1], timesCharged(100_00, balanceOf(t, durable, alice), 10_00), strings.Join(flaky.log(), ", ")),
 				"one payment, charged once, whatever failed on the way: a failure between the debit and the record of the key leaves a debit that no key remembers, and the retry charges again"))
 			assert.Equal(t, int64(90_00), again.Balance, "the retry's receipt shows the balance after the one charge")

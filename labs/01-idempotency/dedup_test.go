@@ -137,13 +137,37 @@ func TestRetryAfterTheChargeSpentEverythingGetsItsReceipt(t *testing.T) {
 func TestDifferentKeysAreDifferentCharges(t *testing.T) {
 	store := fundedStore(t, map[string]int64{alice: 100_00})
 	svc := New(store, Config{})
-	for _, key := range []string{"k1", "k2"} {
+	for _, key := range []string{"k1", "k2", "K1"} {
 		_, err := svc.Charge(context.Background(), ChargeRequest{Key: key, Account: alice, Amount: 30_00})
 		require.NoError(t, err)
 	}
-	assert.Equal(t, int64(40_00), balanceOf(t, store, alice), lesson(
-		"two payments of 30.00 with different keys were not both charged",
-		"only the key says whether two requests are one payment; alice may well buy two coffees"))
+	assert.Equal(t, int64(10_00), balanceOf(t, store, alice), lesson(
+		`three payments of 30.00 with the keys "k1", "k2" and "K1" were not all charged`,
+		"only the key says whether two requests are one payment, byte for byte: alice may well buy three coffees, and a client that picked \"K1\" means \"K1\""))
+}
+
+// An idempotency key is whatever the client sends: one that looks like the
+// name of something in the store must still only name a payment.
+func TestAKeyNamesAPaymentNotAPlaceInTheStore(t *testing.T) {
+	for i, key := range []string{BalanceKey(bob), BalancePrefix, "../" + BalanceKey(bob)} {
+		t.Run(fmt.Sprintf("key_%d", i+1), func(t *testing.T) {
+			store := fundedStore(t, map[string]int64{alice: 100_00, bob: 50_00})
+			svc := New(store, Config{})
+			req := ChargeRequest{Key: key, Account: alice, Amount: 10_00}
+			first, err := svc.Charge(context.Background(), req)
+			require.NoError(t, err, describe(req))
+			b, found, err := store.Get(BalanceKey(bob))
+			require.NoError(t, err)
+			_, decodeErr := DecodeBalance(b)
+			require.True(t, found && decodeErr == nil && string(b) == string(EncodeBalance(50_00)), lesson(
+				fmt.Sprintf("%s charged alice, and bob's balance in the store is now %q (found %v), not 50.00", describe(req), b, found),
+				"an idempotency key is the client's to choose: whatever it says, it names a payment, never a place in the store. A key written where it lands overwrites whatever is there"))
+			again, err := svc.Charge(context.Background(), req)
+			require.NoError(t, err, "the retry of "+describe(req))
+			requireSameReceipt(t, first, again, "the retry gets the receipt of the first attempt")
+			assert.Equal(t, int64(90_00), balanceOf(t, store, alice), "one payment, one charge")
+		})
+	}
 }
 
 func TestKeyReusedForAnotherRequestIsRejected(t *testing.T) {

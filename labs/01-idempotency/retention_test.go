@@ -64,6 +64,49 @@ func TestKeyIsForgottenWhenRetentionEnds(t *testing.T) {
 	})
 }
 
+// A charge that does not fall on a whole second: a key kept to the
+// second, or the nanosecond rounded away, expires early.
+func TestKeyIsKeptToTheNanosecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(300 * time.Millisecond)
+		store := fundedStore(t, map[string]int64{alice: 100_00})
+		svc := New(store, Config{Retention: time.Hour})
+		req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+		first, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, describe(req))
+
+		time.Sleep(time.Hour - time.Nanosecond)
+		again, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, "the retry one nanosecond before the retention ends")
+		requireSameReceipt(t, first, again, lesson(
+			fmt.Sprintf("a charge at %v past a whole second, retried 1ns before its one-hour retention ended, was charged again", 300*time.Millisecond),
+			"a key is remembered until ChargedAt + Retention, to the nanosecond: a window kept in whole seconds ends up to a second early"))
+	})
+}
+
+// Config{} is the default retention, 24 hours: remembered for a day, then
+// forgotten, like any other retention.
+func TestZeroRetentionMeansTheDefault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := fundedStore(t, map[string]int64{alice: 100_00})
+		svc := New(store, Config{})
+		req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
+		first, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, describe(req))
+
+		time.Sleep(DefaultRetention - time.Second)
+		again, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, "the retry a second before a day has passed")
+		requireSameReceipt(t, first, again, "with Config{}, a key is remembered for DefaultRetention")
+		time.Sleep(time.Second)
+		_, err = svc.Charge(context.Background(), req)
+		require.NoError(t, err, "the same request a day after the charge")
+		assert.Equal(t, int64(80_00), balanceOf(t, store, alice), lesson(
+			"with Config{}, the same request a day after its charge got the old receipt",
+			"a zero Retention means DefaultRetention, 24 hours, not for ever: a service that never forgets grows without end"))
+	})
+}
+
 func TestRetentionIsMeasuredFromTheChargeNotTheLastRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const retention, every = time.Hour, 10 * time.Minute
