@@ -16,6 +16,7 @@ import (
 const (
 	alice = "alice"
 	bob   = "bob"
+	carol = "carol"
 )
 
 // lesson is a failure message: what happened, then the rule it breaks and
