@@ -76,28 +76,51 @@ func TestStateChangesAreReportedOnceEachAsTheyHappen(t *testing.T) {
 		}) {
 			return
 		}
-		for cycle := range 25 {
+		// Each cycle opens the breaker, lets the Timeout pass, and has
+		// another kind of call find it over: State, Counts, Allow, or the
+		// late result of a call from before the breaker opened. find
+		// returns the probe's ticket when it took one.
+		allow := func() Ticket {
+			tk, err := b.Allow()
+			require.NoError(t, err, "a half-open breaker lets a probe through")
+			return tk
+		}
+		finders := []struct {
+			name string
+			find func(late Ticket) (probe Ticket, took bool)
+		}{
+			{"State was read three times", func(Ticket) (Ticket, bool) { b.State(); b.State(); b.State(); return Ticket{}, false }},
+			{"Counts was read", func(Ticket) (Ticket, bool) { b.Counts(); return Ticket{}, false }},
+			{"a probe was asked for (Allow)", func(Ticket) (Ticket, bool) { return allow(), true }},
+			{"a call started before the breaker opened returned its result", func(late Ticket) (Ticket, bool) { b.Record(late, nil); return Ticket{}, false }},
+		}
+		for cycle := range 24 {
+			finder := finders[cycle%len(finders)]
+			late, err := b.Allow() // a slow call, still out when the breaker opens
+			require.NoError(t, err, "a closed breaker lets calls through")
+			var probe Ticket
+			var took bool
 			ok := step(fmt.Sprintf("cycle %d: two failures in a row", cycle), func() { fail(t, b, 2) }, reportedChange{Closed, Open}) &&
 				step(fmt.Sprintf("cycle %d: State and Counts read while open", cycle), func() { b.State(); b.Counts() }) &&
-				step(fmt.Sprintf("cycle %d: the Timeout passed, then State was read three times", cycle), func() {
+				step(fmt.Sprintf("cycle %d: the Timeout passed, then %s", cycle, finder.name), func() {
 					time.Sleep(cfg.Timeout + time.Second)
-					b.State()
-					b.State()
-					b.State()
+					probe, took = finder.find(late)
 				}, reportedChange{Open, HalfOpen})
+			if ok && !took {
+				ok = step(fmt.Sprintf("cycle %d: a probe was asked for", cycle), func() { probe = allow() })
+			}
 			if !ok {
 				return
 			}
 			if cycle%2 == 0 {
-				ok = step(fmt.Sprintf("cycle %d: the probe succeeded", cycle), func() { succeed(t, b, 1) }, reportedChange{HalfOpen, Closed})
+				ok = step(fmt.Sprintf("cycle %d: the probe succeeded", cycle), func() { b.Record(probe, nil) }, reportedChange{HalfOpen, Closed})
 			} else {
-				ok = step(fmt.Sprintf("cycle %d: the probe failed", cycle), func() { fail(t, b, 1) }, reportedChange{HalfOpen, Open}) &&
+				ok = step(fmt.Sprintf("cycle %d: the probe failed", cycle), func() { b.Record(probe, errBoom) }, reportedChange{HalfOpen, Open}) &&
 					step(fmt.Sprintf("cycle %d: the Timeout passed again, and a probe was asked for", cycle), func() {
 						time.Sleep(cfg.Timeout + time.Second)
-						tk, err := b.Allow()
-						require.NoError(t, err, "a half-open breaker lets a probe through")
-						b.Record(tk, nil)
-					}, reportedChange{Open, HalfOpen}, reportedChange{HalfOpen, Closed})
+						probe = allow()
+					}, reportedChange{Open, HalfOpen}) &&
+					step(fmt.Sprintf("cycle %d: the probe succeeded", cycle), func() { b.Record(probe, nil) }, reportedChange{HalfOpen, Closed})
 			}
 			if !ok {
 				return
@@ -108,51 +131,100 @@ func TestStateChangesAreReportedOnceEachAsTheyHappen(t *testing.T) {
 
 // TestStateChangeListenerMayCallTheBreaker runs in real time: a breaker that
 // waits for itself is not "durably blocked", so a fake clock would not notice.
-// It waits for the breaker with a deadline, and sleeps nowhere.
+// It waits for the breaker with a deadline, and sleeps nowhere: on the second
+// breaker a Timeout of a nanosecond is over by the next call. Its listener
+// calls back only on changes into half-open and closed, which stay put; an
+// open breaker of a nanosecond half-opens under the next look.
 func TestStateChangeListenerMayCallTheBreaker(t *testing.T) {
 	type view struct {
+		change reportedChange
 		state  State
 		counts Counts
 	}
-	seen := make(chan view, 8)
-	var b *Breaker
-	b = New(Config{ConsecutiveFailures: 1, Timeout: time.Hour, OnStateChange: func(from, to State) {
-		seen <- view{b.State(), b.Counts()} // what a dashboard's exporter does
-	}})
-	tk, err := b.Allow()
-	require.NoError(t, err, "a new breaker is closed: calls go through")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		b.Record(tk, errBoom)
-	}()
 	const deadline = 5 * time.Second
-	select {
-	case <-done:
-	case <-time.After(deadline):
-		t.Fatal(lesson(
-			fmt.Sprintf("a failure tripped the breaker, its OnStateChange called b.State(), and Record had not returned %v later", deadline),
-			"OnStateChange is code the breaker does not control, and it may call the breaker back, as a dashboard or a log line does: "+
-				"a breaker that calls it while holding its own lock waits for itself for ever (a bug sony/gobreaker shipped for years)"))
+	seen := make(chan view, 16)
+	listener := func(b **Breaker, callBack func(to State) bool) func(from, to State) {
+		return func(from, to State) {
+			v := view{change: reportedChange{from, to}, state: to}
+			if callBack(to) {
+				v.state, v.counts = (*b).State(), (*b).Counts() // what a dashboard's exporter does
+			}
+			seen <- v
+		}
 	}
-	select {
-	case v := <-seen:
-		require.Equal(t, Open, v.state, lesson("inside OnStateChange(closed, open), b.State() said "+v.state.String(),
-			"the listener is told of a change that has happened: the breaker is already in its new state"))
-		require.Zero(t, v.counts, lesson(fmt.Sprintf("inside OnStateChange(closed, open), b.Counts() said %+v", v.counts),
-			"the listener sees the new state's counts, which start from zero"))
-	default:
-		t.Fatal(lesson("a failure tripped the breaker, and when Record returned OnStateChange had not been called",
-			"every change of state is reported before the call that made it returns"))
+	// call runs one call of a breaker with a deadline, and checks what its
+	// listener was told and saw.
+	call := func(what string, want reportedChange, do func()) bool {
+		t.Helper()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			do()
+		}()
+		select {
+		case <-done:
+		case <-time.After(deadline):
+			t.Fatal(lesson(
+				fmt.Sprintf("%s, which made the change %v; its OnStateChange called b.State(), and the call had not returned %v later", what, want, deadline),
+				"OnStateChange is code the breaker does not control, and it may call the breaker back, as a dashboard or a log line does: "+
+					"a breaker that calls it while holding its own lock waits for itself for ever (a bug sony/gobreaker shipped for years)"))
+		}
+		select {
+		case v := <-seen:
+			// A Record's change is its call's last step; Allow goes on to
+			// count the probe it lets through.
+			wantCounts := Counts{}
+			if strings.Contains(what, "(Allow)") {
+				wantCounts.Requests = 1
+			}
+			return assert.Equal(t, want, v.change, "%s: the change told", what) &&
+				assert.Equal(t, want.to, v.state, lesson(fmt.Sprintf("%s: inside OnStateChange(%v, %v), b.State() said %v", what, want.from, want.to, v.state),
+					"the listener is told of a change that has happened: the breaker is already in its new state")) &&
+				assert.Equal(t, wantCounts, v.counts, lesson(fmt.Sprintf("%s: inside OnStateChange(%v, %v), b.Counts() said %+v", what, want.from, want.to, v.counts),
+					"the listener sees the breaker as the call that made the change left it: the new state's counts, which start from zero, and the probe Allow let through"))
+		default:
+			t.Fatal(lesson(fmt.Sprintf("%s, which made the change %v, returned before OnStateChange was called", what, want),
+				"every change of state is reported before the call that made it returns"))
+		}
+		return false
 	}
+
+	var slow *Breaker
+	slow = New(Config{ConsecutiveFailures: 1, Timeout: time.Hour, OnStateChange: listener(&slow, func(State) bool { return true })})
+	if !call("a call's failure tripped the breaker (Record)", reportedChange{Closed, Open}, func() {
+		if tk, err := slow.Allow(); err == nil {
+			slow.Record(tk, errBoom)
+		}
+	}) {
+		return
+	}
+
+	var b *Breaker
+	b = New(Config{ConsecutiveFailures: 1, Timeout: time.Nanosecond, OnStateChange: listener(&b, func(to State) bool { return to != Open })})
+	var tk Ticket
+	_ = call("a call's failure tripped the breaker (Record)", reportedChange{Closed, Open}, func() {
+		if tk, err := b.Allow(); err == nil {
+			b.Record(tk, errBoom)
+		}
+	}) && call("the Timeout was over, and a probe was asked for (Allow)", reportedChange{Open, HalfOpen}, func() {
+		tk, _ = b.Allow()
+	}) && call("the probe failed (Record)", reportedChange{HalfOpen, Open}, func() {
+		b.Record(tk, errBoom)
+	}) && call("the Timeout was over, and a dashboard read State", reportedChange{Open, HalfOpen}, func() {
+		b.State()
+	}) && call("the probe succeeded (Record)", reportedChange{HalfOpen, Closed}, func() {
+		if tk, err := b.Allow(); err == nil {
+			b.Record(tk, nil)
+		}
+	})
 }
 
 // TestEachChangeIsReportedOnceWhenCallersRace releases a probe and a
-// dashboard at the same instant on many breakers due to half-open: either
-// may find the Timeout over, and the listener must hear of each change
-// once, whichever found it. It catches changes that are taken out of the
-// breaker without the lock, with or without the race detector (on two or
-// more CPUs).
+// dashboard, or two dashboards, at the same instant on many breakers due
+// to half-open: either may find the Timeout over, and the listener must
+// hear of each change once, whichever found it. It catches changes that
+// are taken out of the breaker without the lock, and readers that share a
+// read lock, with or without the race detector (on two or more CPUs).
 func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rounds = parallelRounds
@@ -164,16 +236,29 @@ func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 				fail(t, bs[i], 1)
 			}
 			time.Sleep(10*time.Second + time.Nanosecond)
+			// In even rounds a probe and a dashboard come together, in odd
+			// rounds two dashboards.
 			parallel = together(2, rounds, func(caller, r int) {
-				if caller == 0 { // a probe, and it succeeds
+				switch {
+				case caller == 0 && r%2 == 0: // a probe, and it succeeds
 					if tk, err := bs[r].Allow(); err == nil {
 						bs[r].Record(tk, nil)
 					}
-					return
+				case caller == 0:
+					_ = bs[r].Counts()
+				default:
+					_ = bs[r].State()
 				}
-				_ = bs[r].State() // the dashboard
 			})
 			for r := range bs {
+				if r%2 == 1 {
+					if got := logs[r].String(); got != "closed→open, open→half-open" {
+						return parallel, assert.Fail(t, lesson(
+							fmt.Sprintf("a breaker opened, its Timeout passed, and two dashboards read State and Counts at the same instant. OnStateChange was told of\n\t%s\nwant\n\tclosed→open, open→half-open", got),
+							"each change of state is reported once, by whichever call made it, however many callers arrive at the same instant: reading the breaker applies the passing of time, so readers change it too"))
+					}
+					continue
+				}
 				// The two callers' changes come at the same moment, and
 				// Config.OnStateChange lets them be told in either order.
 				got := logs[r].String()
@@ -184,6 +269,34 @@ func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 					fmt.Sprintf("a breaker opened, its Timeout passed, and a probe and State() came at the same instant; the probe succeeded (the breaker is %v). OnStateChange was told of\n\t%s\nwant each of these once\n\t%s",
 						bs[r].State(), got, "closed→open, open→half-open, half-open→closed"),
 					"each change of state is reported once, by whichever call made it, however many callers arrive at the same instant"))
+			}
+			return parallel, true
+		})
+	})
+}
+
+// Two breakers whose state changes at the same instant: each listener hears
+// of its own breaker, and of nothing else.
+func TestEachBreakerTellsItsOwnListener(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rounds = parallelRounds
+		inBatches(t, func() (parallel int, ok bool) {
+			logs := make([]listenerLog, 2*rounds)
+			bs := make([]*Breaker, 2*rounds)
+			for i := range bs {
+				bs[i] = New(Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, OnStateChange: logs[i].listen})
+			}
+			parallel = together(2, rounds, func(caller, r int) {
+				if tk, err := bs[2*r+caller].Allow(); err == nil {
+					bs[2*r+caller].Record(tk, errBoom)
+				}
+			})
+			for i := range bs {
+				if got := logs[i].String(); got != "closed→open" {
+					return parallel, assert.Fail(t, lesson(
+						fmt.Sprintf("two breakers, each with a listener of its own, were tripped by a failure at the same instant; one listener was told of\n\t%s\nwant\n\tclosed→open", got),
+						"a breaker tells its own listener of its own changes: what it has still to tell belongs to it, like its state and counts"))
+				}
 			}
 			return parallel, true
 		})
