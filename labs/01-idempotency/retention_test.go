@@ -244,6 +244,50 @@ func (s *scanCountingStore) Scan(prefix string) ([]Entry, error) {
 // does not.
 const scanBudget = 100
 
+// A sweep that meets a key whose charge is in flight, stuck at the store,
+// leaves it for the next sweep: the charge that swept returns.
+func TestSweepDoesNotWaitForAChargeInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := fundedStore(t, map[string]int64{alice: 100_00, bob: 100_00})
+		old := ChargeRequest{Key: "k-old", Account: alice, Amount: 10_00}
+		_, err := New(store, Config{Retention: time.Hour}).Charge(context.Background(), old)
+		require.NoError(t, err, describe(old))
+		time.Sleep(2 * time.Hour) // k-old has expired, and nothing has swept it
+
+		stuck := &stallingStore{Store: store, account: alice, stalled: make(chan struct{}), release: make(chan struct{})}
+		svc := New(stuck, Config{Retention: time.Hour})
+		oldDone := make(chan struct{})
+		go func() {
+			defer close(oldDone)
+			_, _ = svc.Charge(context.Background(), old) // k-old again: a new payment, stuck at the store
+		}()
+		defer func() { close(stuck.release); <-oldDone }()
+		synctest.Wait()
+		select {
+		case <-stuck.stalled:
+		default:
+			require.FailNow(t, "the new payment of k-old never wrote alice's balance")
+		}
+
+		tea := ChargeRequest{Key: "k-tea", Account: bob, Amount: 2_00}
+		teaDone := make(chan struct{})
+		var teaErr error
+		go func() {
+			defer close(teaDone)
+			_, teaErr = svc.Charge(context.Background(), tea)
+		}()
+		synctest.Wait()
+		select {
+		case <-teaDone:
+			require.NoError(t, teaErr, describe(tea))
+		default:
+			require.FailNow(t, lesson(
+				fmt.Sprintf("%s, which shares nothing with k-old, had not returned while a new payment of k-old was stuck at the store (its old record had expired, so a sweep was due)", describe(tea)),
+				"a sweep skips a key whose charge is in flight, and leaves it for the next sweep: waiting for it makes whoever sweeps as slow as the slowest charge, and can wait for ever on a charge that waits for it"))
+		}
+	})
+}
+
 func TestSweepDoesNotDeleteARecordWrittenAfterItsScan(t *testing.T) {
 	raceASweep(t, inTheScan)
 }
