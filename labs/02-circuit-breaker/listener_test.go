@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -217,6 +218,58 @@ func TestStateChangeListenerMayCallTheBreaker(t *testing.T) {
 			b.Record(tk, nil)
 		}
 	})
+}
+
+// A listener that takes its time (it writes to a slow log) holds up only
+// the call that is telling it: another call's change is told before that
+// call returns, even while the first listener is still busy. It runs in
+// real time, with a deadline, like the test above: a Timeout of a
+// nanosecond is over by the next call.
+func TestASlowListenerDelaysNoOneElsesNews(t *testing.T) {
+	var log listenerLog
+	hold, busy := make(chan struct{}), make(chan struct{})
+	var told atomic.Int32
+	b := New(Config{ConsecutiveFailures: 1, Timeout: time.Nanosecond, OnStateChange: func(from, to State) {
+		log.listen(from, to)
+		if told.Add(1) == 1 {
+			close(busy)
+			<-hold // the first change is slow to log
+		}
+	}})
+	tripped := make(chan struct{})
+	go func() {
+		defer close(tripped)
+		if tk, err := b.Allow(); err == nil {
+			b.Record(tk, errBoom)
+		}
+	}()
+	defer func() { close(hold); <-tripped }()
+	const deadline = 5 * time.Second
+	select {
+	case <-busy: // the failure's call is telling its listener, slowly
+	case <-tripped:
+		require.FailNow(t, "a failure with ConsecutiveFailures 1 returned without telling OnStateChange that the breaker opened")
+	case <-time.After(deadline):
+		require.FailNow(t, "a failure with ConsecutiveFailures 1 never told OnStateChange that the breaker opened")
+	}
+
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		b.State() // finds the Timeout over
+	}()
+	select {
+	case <-read:
+	case <-time.After(deadline):
+		require.FailNow(t, lesson(
+			fmt.Sprintf("while the listener was busy with closed→open, State() had not returned %v later", deadline),
+			"a listener is not the breaker's code, and nothing of the breaker is held while it runs: a call waits for no other call's listener"))
+	}
+	if got := log.String(); got != "closed→open, open→half-open" {
+		t.Error(lesson(
+			fmt.Sprintf("while the listener was still busy with closed→open, State() found the Timeout over and returned; the listener had been told of\n\t%s\nwant\n\tclosed→open, open→half-open", got),
+			"every change is told before the call that made it returns, whatever other calls are telling at the time: a call that leaves its news to another call's listener returns with it untold"))
+	}
 }
 
 // TestEachChangeIsReportedOnceWhenCallersRace releases a probe and a
