@@ -86,6 +86,17 @@ type PartResult struct {
 }
 
 // Failing returns the tests that did not pass.
+// Passing is how many of the part's tests passed.
+func (p *PartResult) Passing() int {
+	n := 0
+	for _, t := range p.Tests {
+		if t.Status == TestPassed {
+			n++
+		}
+	}
+	return n
+}
+
 func (p *PartResult) Failing() []*TestResult {
 	var out []*TestResult
 	for _, t := range p.Tests {

@@ -53,7 +53,7 @@ func (p *Printer) part(pr *run.PartResult, verbose bool) {
 	if pr.Note != "" {
 		p.printf("         %s\n", pr.Note)
 	}
-	if passed := passedTests(pr); pr.Status != run.Passed && passed > 0 && !verbose {
+	if passed := pr.Passing(); pr.Status != run.Passed && passed > 0 && !verbose {
 		// Only failures are listed: say that the rest passed.
 		p.printf("         %s\n", p.st.dim.Render(fmt.Sprintf("%d of %d tests pass; the others:", passed, len(pr.Tests))))
 	}
@@ -78,16 +78,6 @@ func (p *Printer) part(pr *run.PartResult, verbose bool) {
 		}
 		p.printf("%s", indent(out, "         | "))
 	}
-}
-
-func passedTests(pr *run.PartResult) int {
-	n := 0
-	for _, t := range pr.Tests {
-		if t.Status == run.TestPassed {
-			n++
-		}
-	}
-	return n
 }
 
 // headAndTail shortens long output to its first and last lines: what went

@@ -215,7 +215,7 @@ func (r *runModel) viewFrame(watching string) string {
 		switch {
 		case l.done != nil:
 			state = partStatus(st, l.done.Status)
-			detail = fmt.Sprintf("%d/%d tests passed · %s", passedTests(l.done), len(p.Tests), l.done.Elapsed.Round(10*time.Millisecond))
+			detail = fmt.Sprintf("%d/%d tests passed · %s", l.done.Passing(), len(p.Tests), l.done.Elapsed.Round(10*time.Millisecond))
 		case l.running:
 			state = r.spin.View()
 			detail = fmt.Sprintf("%d/%d tests done", l.tests, len(p.Tests))
@@ -245,16 +245,6 @@ func partStatus(st *styles, s run.PartStatus) string {
 		return st.bad.Render("NO BUILD")
 	}
 	return st.dim.Render(s.String())
-}
-
-func passedTests(p *run.PartResult) int {
-	n := 0
-	for _, t := range p.Tests {
-		if t.Status == run.TestPassed {
-			n++
-		}
-	}
-	return n
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
