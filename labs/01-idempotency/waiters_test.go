@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -160,4 +161,74 @@ func TestAQueueForOneAccountDoesNotHoldUpOthers(t *testing.T) {
 		"alice's coffee was stuck at the store and her cake waited for it; bob's tea, which shares nothing with either, waited too",
 		"a charge waiting for its account's turn holds nothing anyone else needs: whatever guards the table of accounts is let go before the wait"))
 	require.NoError(t, bobErr, "bob's tea")
+}
+
+// stallingGetStore holds the first Get after armed until release is
+// closed: a look-up stuck at the store.
+type stallingGetStore struct {
+	Store
+	armed   atomic.Bool
+	stalled chan struct{}
+	release chan struct{}
+}
+
+func (s *stallingGetStore) Get(key string) ([]byte, bool, error) {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.stalled)
+		<-s.release
+	}
+	return s.Store.Get(key)
+}
+
+// A duplicate that waits behind another request of its key gets its own
+// answer, not the other's: the real retry behind a reuse of its key still
+// gets its receipt.
+func TestARetryQueuedBehindAReuseOfItsKeyGetsItsReceipt(t *testing.T) {
+	store := fundedStore(t, map[string]int64{alice: 100_00, bob: 100_00})
+	slow := &stallingGetStore{Store: store, stalled: make(chan struct{}), release: make(chan struct{})}
+	svc := New(slow, Config{})
+	coffee := ChargeRequest{Key: "k1", Account: alice, Amount: 5_00}
+	first, err := svc.Charge(context.Background(), coffee)
+	require.NoError(t, err, describe(coffee))
+
+	// A buggy client reuses k1 for bob; its look-up is slow at the store.
+	slow.armed.Store(true)
+	reuse := ChargeRequest{Key: "k1", Account: bob, Amount: 5_00}
+	var reuseErr error
+	reuseDone := make(chan struct{})
+	go func() {
+		defer close(reuseDone)
+		_, reuseErr = svc.Charge(context.Background(), reuse)
+	}()
+	released := false
+	defer func() {
+		if !released {
+			close(slow.release)
+		}
+		<-reuseDone
+	}()
+	select {
+	case <-slow.stalled:
+	case <-reuseDone:
+		require.FailNow(t, "the reuse of k1 for bob returned without looking anything up", "it returned %v", reuseErr)
+	}
+
+	// Meanwhile alice's phone retries the coffee, and waits its turn.
+	var again Receipt
+	var againErr error
+	againDone := make(chan struct{})
+	go func() {
+		defer close(againDone)
+		again, againErr = svc.Charge(context.Background(), coffee)
+	}()
+	waitUnlessStuck(againDone)
+	close(slow.release)
+	released = true
+	<-reuseDone
+	<-againDone
+	require.ErrorIs(t, reuseErr, ErrKeyReused, describe(reuse)+" reuses alice's key")
+	require.NoError(t, againErr, lesson(
+		fmt.Sprintf("alice's retry of %s, which waited behind %s, failed with %q", describe(coffee), describe(reuse), againErr),
+		"a duplicate that waited for another request of its key gets its own answer: the other request's error was about the other request. Handing it on tells alice a payment that went through was refused"))
+	requireSameReceipt(t, first, again, "alice's retry gets the receipt of her coffee")
 }
