@@ -215,6 +215,10 @@ func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
 		charge := func(i int) {
 			_, err := svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("key-%08d", i), Account: alice, Amount: 1})
 			require.NoError(t, err)
+			// And a customer never seen before, whose account holds
+			// nothing: refused, and nothing to remember.
+			_, err = svc.Charge(context.Background(), ChargeRequest{Key: fmt.Sprintf("try-%08d", i), Account: fmt.Sprintf("new-%08d", i), Amount: 1})
+			require.ErrorIs(t, err, ErrInsufficientFunds, "a charge to an account that holds nothing")
 			if read := store.scanned.Load(); read > scanBudget*int64(i+1) {
 				require.FailNow(t, lesson(
 					fmt.Sprintf("after %d charges, one a second, the service had read %d records with Scan: %d per charge, against about %d live keys", i+1, read, read/int64(i+1), min(i+1, int(retention/every))),
@@ -235,8 +239,8 @@ func TestMemoryStaysBoundedUnderSteadyTraffic(t *testing.T) {
 		runtime.KeepAlive(svc)
 		perCharge := grown / measure
 		assert.Less(t, perCharge, int64(50), lesson(
-			fmt.Sprintf("over %d more charges with a %v retention (about %d live keys), the heap grew by %.1f MB, %d bytes per charge", measure, retention, int(retention/every), float64(grown)/(1<<20), perCharge),
-			"once a key has expired, nothing about it may stay in memory: a map of keys in flight, or of locks, needs its entries deleted when they are done, or the service runs out of memory however large its machine"))
+			fmt.Sprintf("over %d more charges with a %v retention (about %d live keys), each followed by a refused charge to an account never seen before, the heap grew by %.1f MB, %d bytes per charge", measure, retention, int(retention/every), float64(grown)/(1<<20), perCharge),
+			"once a key has expired, nothing about it may stay in memory, and nothing about an account outlives its charges: a map of keys in flight, or of locks, needs its entries deleted when they are done, or the service runs out of memory however large its machine"))
 	})
 }
 
