@@ -100,24 +100,41 @@ func TestChargesToDifferentAccountsDoNotWaitForEachOther(t *testing.T) {
 		"charges that share nothing must not wait for each other. One lock for the whole service, held while it talks to the store, makes it as slow as one request at a time; lock per key and per account instead"))
 }
 
-func TestConcurrentReuseOfOneKeyChargesOnlyOnce(t *testing.T) {
-	const n = 10
-	balances := map[string]int64{}
-	for i := range n {
-		balances[fmt.Sprintf("acct%d", i)] = 10_00
+// oneKeyForManyAccounts sends 1.00 charges with one key, "shared", at
+// once through the gate, one for each of the accounts acct0, acct1, …
+// funded with balances[i]. It returns which accounts were charged and each
+// request's error.
+func oneKeyForManyAccounts(t *testing.T, balances []int64) (charged []bool, errs []error) {
+	t.Helper()
+	funds := map[string]int64{}
+	for i, b := range balances {
+		funds[fmt.Sprintf("acct%d", i)] = b
 	}
-	store := fundedStore(t, balances)
+	store := fundedStore(t, funds)
 	gate := &lockstep.Gate{}
 	svc := New(gatedStore{store, gate}, Config{})
-
-	errs := make([]error, n)
-	gate.Run(t, n, func(i int) {
+	errs = make([]error, len(balances))
+	gate.Run(t, len(balances), func(i int) {
 		_, errs[i] = svc.Charge(context.Background(), ChargeRequest{Key: "shared", Account: fmt.Sprintf("acct%d", i), Amount: 1_00})
 	})
+	charged = make([]bool, len(balances))
+	for i, b := range balances {
+		charged[i] = balanceOf(t, store, fmt.Sprintf("acct%d", i)) != b
+	}
+	return charged, errs
+}
+
+func TestConcurrentReuseOfOneKeyChargesOnlyOnce(t *testing.T) {
+	const n = 10
+	balances := make([]int64, n)
+	for i := range balances {
+		balances[i] = 10_00
+	}
+	wasCharged, errs := oneKeyForManyAccounts(t, balances)
 
 	charged, reused := 0, 0
 	for i := range n {
-		if balanceOf(t, store, fmt.Sprintf("acct%d", i)) != 10_00 {
+		if wasCharged[i] {
 			charged++
 		}
 		if errs[i] != nil {
@@ -131,73 +148,100 @@ func TestConcurrentReuseOfOneKeyChargesOnlyOnce(t *testing.T) {
 	assert.Equal(t, n-1, reused, "all but the first must fail with ErrKeyReused")
 }
 
+// stall is a point where one store operation waits for as long as the test
+// likes: stalled is closed when the operation gets there, and unstick lets
+// it go on. Either may happen once; unstick may be called again.
+type stall struct {
+	stalled, release  chan struct{}
+	reached, released sync.Once
+}
+
+func newStall() stall { return stall{stalled: make(chan struct{}), release: make(chan struct{})} }
+
+// wait is where the operation stops, the first time only.
+func (s *stall) wait() { s.reached.Do(func() { close(s.stalled); <-s.release }) }
+
+// unstick lets the operation go on.
+func (s *stall) unstick() { s.released.Do(func() { close(s.release) }) }
+
 // stallingStore holds the first Commit that writes account's balance until
-// release is closed: a charge stuck at the store (a slow disk, a lock taken
-// by a backup) for as long as the test likes.
+// unstick: a charge stuck at the store (a slow disk, a lock taken by a
+// backup).
 type stallingStore struct {
 	Store
 	account string
-	stalled chan struct{} // closed when the stuck Commit has begun
-	release chan struct{} // closing it lets that Commit go on
+	stall
+}
 
-	once sync.Once
+func newStallingStore(store Store, account string) *stallingStore {
+	return &stallingStore{Store: store, account: account, stall: newStall()}
 }
 
 func (s *stallingStore) Commit(writes ...Write) error {
 	for _, w := range writes {
 		if w.Key == BalanceKey(s.account) {
-			s.once.Do(func() {
-				close(s.stalled)
-				<-s.release
-			})
+			s.wait()
 			break
 		}
 	}
 	return s.Store.Commit(writes...)
 }
 
+// charging is a charge running in a goroutine of its own: receipt and err
+// are set when done is closed.
+type charging struct {
+	done    chan struct{}
+	receipt Receipt
+	err     error
+}
+
+// reachedStall waits until c's charge is held at s, and fails the test if
+// the charge ended without getting there.
+func reachedStall(t *testing.T, s *stall, c *charging, what, never string) {
+	t.Helper()
+	select {
+	case <-s.stalled:
+	case <-c.done:
+		require.NoError(t, c.err, what)
+		require.FailNow(t, never, what)
+	}
+}
+
+func chargeInBackground(ctx context.Context, svc Charger, req ChargeRequest) *charging {
+	c := &charging{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.receipt, c.err = svc.Charge(ctx, req)
+	}()
+	return c
+}
+
 func TestDuplicateWaitingForTheFirstStopsWhenItsContextEnds(t *testing.T) {
 	store := fundedStore(t, map[string]int64{alice: 100_00})
-	stuck := &stallingStore{Store: store, account: alice, stalled: make(chan struct{}), release: make(chan struct{})}
+	stuck := newStallingStore(store, alice)
 	svc := New(stuck, Config{})
 	req := ChargeRequest{Key: "k1", Account: alice, Amount: 10_00}
 
 	// The first attempt reaches the store, and the store does not answer.
-	var first Receipt
-	var firstErr error
-	firstDone := make(chan struct{})
-	go func() {
-		defer close(firstDone)
-		first, firstErr = svc.Charge(context.Background(), req)
-	}()
-	unstick := sync.OnceFunc(func() { close(stuck.release); <-firstDone })
+	first := chargeInBackground(context.Background(), svc, req)
+	unstick := sync.OnceFunc(func() { stuck.unstick(); <-first.done })
 	defer unstick()
-	select {
-	case <-stuck.stalled:
-	case <-firstDone:
-		require.NoError(t, firstErr, describe(req))
-		require.FailNow(t, "the charge never wrote alice's balance", describe(req))
-	}
+	reachedStall(t, &stuck.stall, first, describe(req), "the charge never wrote alice's balance")
 
 	// The client's attempt times out, and its retry arrives, with a context
 	// of its own, while the first is still at the store.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var dupErr error
-	dupDone := make(chan struct{})
-	go func() {
-		defer close(dupDone)
-		_, dupErr = svc.Charge(ctx, req)
-	}()
-	require.False(t, waitUnlessStuck(dupDone), lesson(
-		fmt.Sprintf("a duplicate that arrived while the first call was still at the store returned at once (%v)", dupErr),
+	dup := chargeInBackground(ctx, svc, req)
+	require.False(t, waitUnlessStuck(dup.done), lesson(
+		fmt.Sprintf("a duplicate that arrived while the first call was still at the store returned at once (%v)", dup.err),
 		"a duplicate that arrives while the first is in progress waits for it, then returns its receipt"))
 
 	cancel() // that attempt of the client times out too
-	returned := waitUnlessStuck(dupDone)
+	returned := waitUnlessStuck(dup.done)
 	if !returned { // a wait that polls on a timer looks stuck between polls: give it a moment
 		select {
-		case <-dupDone:
+		case <-dup.done:
 			returned = true
 		case <-time.After(time.Second):
 		}
@@ -205,15 +249,15 @@ func TestDuplicateWaitingForTheFirstStopsWhenItsContextEnds(t *testing.T) {
 	require.True(t, returned, lesson(
 		"a duplicate was waiting for the first call of its key, which was stuck at the store; its context ended (the client's attempt timed out) and Charge kept waiting",
 		"a duplicate waiting for the call in flight stops waiting when its own context ends, and returns ctx.Err(). Duplicates come precisely when the first attempt is slow (its client timed out and retried); one that ignores its context outlives its caller, and every retry adds another"))
-	require.Error(t, dupErr, "the duplicate returned a receipt while the first call of its key was still at the store")
-	assert.False(t, permanentError(dupErr), lesson(
-		fmt.Sprintf("a duplicate whose context ended while it waited for the first call failed with %q", dupErr),
+	require.Error(t, dup.err, "the duplicate returned a receipt while the first call of its key was still at the store")
+	assert.False(t, permanentError(dup.err), lesson(
+		fmt.Sprintf("a duplicate whose context ended while it waited for the first call failed with %q", dup.err),
 		"a wait that ended says nothing about the payment: return ctx.Err(), never an answer the client stops retrying on"))
 
 	unstick()
-	require.NoError(t, firstErr, "the first call, once the store answered")
+	require.NoError(t, first.err, "the first call, once the store answered")
 	again, err := svc.Charge(context.Background(), req)
 	require.NoError(t, err, "the client's next retry")
-	requireSameReceipt(t, first, again, "the next retry must get the receipt of the first call")
+	requireSameReceipt(t, first.receipt, again, "the next retry must get the receipt of the first call")
 	assert.Equal(t, int64(90_00), balanceOf(t, store, alice), "one key, one charge")
 }

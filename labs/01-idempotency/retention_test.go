@@ -272,14 +272,10 @@ func TestSweepDoesNotWaitForAChargeInFlight(t *testing.T) {
 		require.NoError(t, err, describe(old))
 		time.Sleep(2 * time.Hour) // k-old has expired, and nothing has swept it
 
-		stuck := &stallingStore{Store: store, account: alice, stalled: make(chan struct{}), release: make(chan struct{})}
+		stuck := newStallingStore(store, alice)
 		svc := New(stuck, Config{Retention: time.Hour})
-		oldDone := make(chan struct{})
-		go func() {
-			defer close(oldDone)
-			_, _ = svc.Charge(context.Background(), old) // k-old again: a new payment, stuck at the store
-		}()
-		defer func() { close(stuck.release); <-oldDone }()
+		again := chargeInBackground(context.Background(), svc, old) // k-old again: a new payment, stuck at the store
+		defer func() { stuck.unstick(); <-again.done }()
 		synctest.Wait()
 		select {
 		case <-stuck.stalled:
@@ -288,16 +284,11 @@ func TestSweepDoesNotWaitForAChargeInFlight(t *testing.T) {
 		}
 
 		tea := ChargeRequest{Key: "k-tea", Account: bob, Amount: 2_00}
-		teaDone := make(chan struct{})
-		var teaErr error
-		go func() {
-			defer close(teaDone)
-			_, teaErr = svc.Charge(context.Background(), tea)
-		}()
+		teaCharge := chargeInBackground(context.Background(), svc, tea)
 		synctest.Wait()
 		select {
-		case <-teaDone:
-			require.NoError(t, teaErr, describe(tea))
+		case <-teaCharge.done:
+			require.NoError(t, teaCharge.err, describe(tea))
 		default:
 			require.FailNow(t, lesson(
 				fmt.Sprintf("%s, which shares nothing with k-old, had not returned while a new payment of k-old was stuck at the store (its old record had expired, so a sweep was due)", describe(tea)),
