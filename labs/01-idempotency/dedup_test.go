@@ -48,14 +48,30 @@ func TestChargeRejectsInvalidRequests(t *testing.T) {
 		{"zero amount", ChargeRequest{Key: "k1", Account: alice}},
 		{"negative amount", ChargeRequest{Key: "k1", Account: alice, Amount: -5_00}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			store := fundedStore(t, map[string]int64{alice: 100_00})
-			_, err := New(store, Config{}).Charge(context.Background(), tc.req)
-			require.ErrorIs(t, err, ErrInvalidRequest,
-				lesson(describe(tc.req)+" must fail with ErrInvalidRequest", "check requests with req.Validate() before anything else; a negative charge is a deposit in disguise"))
-			assert.Equal(t, int64(100_00), balanceOf(t, store, alice), "an invalid request must change nothing")
-			assert.Equal(t, 1, store.Len(), "an invalid request must store nothing")
-		})
+		// Once on a fresh service, once after k1 has charged alice 1.00: an
+		// invalid request is invalid whatever its key has done before.
+		for _, after := range []*ChargeRequest{nil, {Key: "k1", Account: alice, Amount: 1_00}} {
+			name, before := tc.name, int64(100_00)
+			if after != nil {
+				name, before = tc.name+" after a charge of k1", 99_00
+			}
+			t.Run(name, func(t *testing.T) {
+				store := fundedStore(t, map[string]int64{alice: 100_00})
+				svc := New(store, Config{})
+				what := describe(tc.req)
+				if after != nil {
+					_, err := svc.Charge(context.Background(), *after)
+					require.NoError(t, err, describe(*after))
+					what += " after " + describe(*after)
+				}
+				stored := store.Len()
+				_, err := svc.Charge(context.Background(), tc.req)
+				require.ErrorIs(t, err, ErrInvalidRequest,
+					lesson(what+" must fail with ErrInvalidRequest", "a request is checked before anything else: an invalid one is the client's mistake whatever its key did before, and a negative charge is a deposit in disguise"))
+				assert.Equal(t, before, balanceOf(t, store, alice), "an invalid request must change nothing")
+				assert.Equal(t, stored, store.Len(), "an invalid request must store nothing")
+			})
+		}
 	}
 }
 
@@ -177,12 +193,16 @@ func TestKeyReusedForAnotherRequestIsRejected(t *testing.T) {
 	first, err := svc.Charge(context.Background(), orig)
 	require.NoError(t, err, describe(orig))
 
-	for _, other := range []ChargeRequest{
-		{Key: "k1", Account: alice, Amount: 40_00},
-		{Key: "k1", Account: bob, Amount: 30_00},
+	for _, other := range []struct {
+		req  ChargeRequest
+		note string
+	}{
+		{ChargeRequest{Key: "k1", Account: alice, Amount: 40_00}, ""},
+		{ChargeRequest{Key: "k1", Account: bob, Amount: 30_00}, ""},
+		{ChargeRequest{Key: "k1", Account: "Alice", Amount: 30_00}, " (an account name is an id, compared exactly: Alice is not alice)"},
 	} {
-		_, err := svc.Charge(context.Background(), other)
-		require.ErrorIs(t, err, ErrKeyReused, lesson(describe(other)+" after "+describe(orig)+" must fail with ErrKeyReused",
+		_, err := svc.Charge(context.Background(), other.req)
+		require.ErrorIs(t, err, ErrKeyReused, lesson(describe(other.req)+" after "+describe(orig)+" must fail with ErrKeyReused"+other.note,
 			"the same key with a different request is a client bug, not a retry; answering it with the first receipt hides the bug, charging it breaks the promise of the key"))
 	}
 	assert.Equal(t, int64(70_00), balanceOf(t, store, alice), "a rejected request must change nothing")

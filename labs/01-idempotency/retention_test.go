@@ -298,17 +298,23 @@ func TestSweepDoesNotWaitForAChargeInFlight(t *testing.T) {
 }
 
 func TestSweepDoesNotDeleteARecordWrittenAfterItsScan(t *testing.T) {
-	raceASweep(t, inTheScan)
+	raceASweep(t, inTheScan, false)
 }
 
 func TestSweepDoesNotDeleteARecordWrittenBeforeItsDeletesCommit(t *testing.T) {
-	raceASweep(t, inTheDeletes)
+	raceASweep(t, inTheDeletes, false)
+}
+
+func TestSweepDoesNotDeleteARecordItFailedToRead(t *testing.T) {
+	raceASweep(t, inTheScan, true)
 }
 
 // raceASweep charges k1, lets it expire, and charges it again as a new
 // payment at one moment of the sweep that follows: inside its Scan, or
-// inside its Commit of deletes, before that Commit applies.
-func raceASweep(t *testing.T, at sweepMoment) {
+// inside its Commit of deletes, before that Commit applies. With readFails,
+// the next read of k1's record after that new payment fails once: the
+// sweep's second look at it, if it takes one.
+func raceASweep(t *testing.T, at sweepMoment, readFails bool) {
 	synctest.Test(t, func(t *testing.T) {
 		const retention = time.Hour
 		ctx := context.Background()
@@ -333,7 +339,11 @@ func raceASweep(t *testing.T, at sweepMoment) {
 				defer close(charged)
 				fresh, freshErr = svc.Charge(ctx, req)
 			}()
-			forced <- waitUnlessStuck(charged)
+			inside := waitUnlessStuck(charged)
+			if inside && readFails {
+				store.failReadOf(req.Key)
+			}
+			forced <- inside
 		})
 		// Payments of bob, a quarter of the retention apart, so that the
 		// service has every chance to sweep.
@@ -352,12 +362,18 @@ func raceASweep(t *testing.T, at sweepMoment) {
 		inside := <-forced
 		<-charged
 		require.NoError(t, freshErr, "the new payment of k1, an hour after the first")
+		synctest.Wait() // a sweep of its own goroutine finishes
+		readFailed := store.failReadOf("")
 
 		retry, err := svc.Charge(ctx, req)
 		require.NoError(t, err, "the retry of the new payment of k1, at once")
 		times := timesCharged(100_00, balanceOf(t, durable, alice), req.Amount)
 		if !retry.Equal(fresh) || times != 2 {
 			when, rule := at.when(inside)
+			if readFailed {
+				when += ", and the sweep's next read of k1's record failed"
+				rule = "a read that failed says nothing about the record: delete only a record you read and found expired, and leave the others for the next sweep"
+			}
 			require.Failf(t, "a live record was deleted", lesson(
 				fmt.Sprintf("k1 was charged, expired an hour later, and was charged again as a new payment %s; the retry of that new payment, at once, got %s instead of %s, and alice was charged %d times for two payments",
 					when, showReceipt(retry), showReceipt(fresh), times),
@@ -403,9 +419,33 @@ func (at sweepMoment) when(inside bool) (when, rule string) {
 type sweepRaceStore struct {
 	Store
 
-	mu     sync.Mutex
-	at     sweepMoment
-	during func()
+	mu       sync.Mutex
+	at       sweepMoment
+	during   func()
+	failRead string // a record's key: the next Get that names it fails
+	failed   bool
+}
+
+// failReadOf makes the next Get of a store key that contains key fail;
+// "" takes that back. It reports whether a Get has failed so far.
+func (s *sweepRaceStore) failReadOf(key string) (failed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failRead = key
+	return s.failed
+}
+
+func (s *sweepRaceStore) Get(key string) ([]byte, bool, error) {
+	s.mu.Lock()
+	fail := s.failRead != "" && strings.Contains(key, s.failRead)
+	if fail {
+		s.failRead, s.failed = "", true
+	}
+	s.mu.Unlock()
+	if fail {
+		return nil, false, errStoreTimeout
+	}
+	return s.Store.Get(key)
 }
 
 func (s *sweepRaceStore) arm(at sweepMoment, f func()) {
