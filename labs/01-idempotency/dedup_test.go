@@ -129,6 +129,25 @@ func TestRetryGetsTheOriginalReceipt(t *testing.T) {
 		"store the receipt and return it as stored; a receipt made again from today's balance (60.00) says something that never happened"))
 }
 
+// A receipt comes back as it was stored, whatever the account is called
+// and however large the amounts: account names are the customer's to
+// choose, and cents above 2⁵³ do not survive a trip through a float64.
+func TestRetryGetsItsReceiptBackExactly(t *testing.T) {
+	const rich = 1 << 62
+	for i, account := range []string{"acct|42|7", `o"brien, pat`, "line\nbreak", "zoë 🙂", "idem/k1"} {
+		req := ChargeRequest{Key: fmt.Sprintf("k%d", i), Account: account, Amount: 1<<53 + 1}
+		store := fundedStore(t, map[string]int64{account: rich})
+		svc := New(store, Config{})
+		first, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, describe(req))
+		const rule = "a receipt is stored so that it reads back exactly, field for field: an account name may hold any character, and an amount any int64"
+		again, err := svc.Charge(context.Background(), req)
+		require.NoError(t, err, lesson("the retry of "+describe(req)+" failed", rule))
+		requireSameReceipt(t, first, again, lesson("the retry of "+describe(req)+" got a receipt that differs from the first", rule))
+		assert.Equal(t, int64(rich-req.Amount), balanceOf(t, store, account), "the balance after %s", describe(req))
+	}
+}
+
 func TestRetryAfterTheChargeSpentEverythingGetsItsReceipt(t *testing.T) {
 	store := fundedStore(t, map[string]int64{alice: 5_00})
 	svc := New(store, Config{})
