@@ -85,8 +85,10 @@ func CheckMessage(msg Message) error {
 	return infoOf(reflect.TypeOf(msg)).err
 }
 
-// copyMessage returns a copy of msg that shares no memory with it.
-func copyMessage(msg Message) (Message, error) {
+// CopyMessage returns a copy of msg that shares no memory with it: what a
+// receiver gets when msg crosses the network. Test kits that stand in for
+// the network use it too.
+func CopyMessage(msg Message) (Message, error) {
 	if msg == nil {
 		return nil, fmt.Errorf("a message must not be nil")
 	}

@@ -1,0 +1,236 @@
+package raftlog
+
+// Cluster tests run whole clusters on the simulator, over many seeds, with
+// the safety rules of Raft checked after every event.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distlings/distlings/labs/internal/seeds"
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+// sweepSeeds is how many seeds each cluster test tries by default.
+const sweepSeeds = 200
+
+// faulty is a network that loses, duplicates and reorders messages.
+var faulty = sim.Network{MinLatency: time.Millisecond, MaxLatency: 10 * time.Millisecond,
+	Loss: 0.05, Duplicate: 0.02, Reorder: 0.02}
+
+// cluster is a simulated Raft cluster whose services record what they
+// apply, with the safety rules watched.
+type cluster struct {
+	*sim.Cluster
+	t       testing.TB
+	applied map[sim.NodeID][]ApplyMsg // by the node's current incarnation
+	chosen  map[uint64]ApplyMsg       // the first entry applied at each index, by anyone
+	firstBy map[uint64]sim.NodeID     // who applied it first
+	leaders map[uint64]sim.NodeID     // the leader of each term, once seen
+	problem error                     // the first rule broken inside an apply
+}
+
+func newCluster(t testing.TB, size int, seed uint64, network sim.Network) *cluster {
+	t.Helper()
+	c := &cluster{t: t, applied: map[sim.NodeID][]ApplyMsg{}, chosen: map[uint64]ApplyMsg{},
+		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}}
+	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(testCfg, c.service))
+	c.Invariant("applied entries agree", func() error { return c.problem })
+	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
+	c.Invariant("a leader holds every committed entry", c.leaderComplete)
+	return c
+}
+
+// service is what runs on each incarnation of a node: it records what the
+// node applies, and checks each entry against what others applied.
+func (c *cluster) service(id sim.NodeID) func(ApplyMsg) {
+	c.applied[id] = nil // a restarted node applies from the start again
+	return func(m ApplyMsg) {
+		prev := c.applied[id]
+		c.applied[id] = append(prev, m)
+		if c.problem != nil {
+			return
+		}
+		if want := uint64(len(prev)) + 1; m.Index != want {
+			c.problem = fmt.Errorf("%v applied index %d after %s, want index %d next\nrule: every committed entry is applied once, in index order, with no gaps (Figure 2: lastApplied goes up one at a time to commitIndex)",
+				id, m.Index, lastApplied(prev), want)
+			return
+		}
+		first, seen := c.chosen[m.Index]
+		if !seen {
+			c.chosen[m.Index], c.firstBy[m.Index] = m, id
+			return
+		}
+		if first.Term != m.Term || string(first.Command) != string(m.Command) {
+			c.problem = fmt.Errorf("%v applied %q (term %d) at index %d, where %v had applied %q (term %d)\nrule: once an entry is applied anywhere, no node applies another at its index (State Machine Safety, §5.4.3); see which rule of commitment let one of them through",
+				id, m.Command, m.Term, m.Index, c.firstBy[m.Index], first.Command, first.Term)
+		}
+	}
+}
+
+func lastApplied(prev []ApplyMsg) string {
+	if len(prev) == 0 {
+		return "nothing"
+	}
+	return fmt.Sprintf("index %d", prev[len(prev)-1].Index)
+}
+
+func (c *cluster) node(id sim.NodeID) *Node {
+	n, _ := c.Node(id).(*Node)
+	return n
+}
+
+func (c *cluster) oneLeaderPerTerm() error {
+	for _, id := range c.IDs() {
+		n := c.node(id)
+		if n == nil || n.Role() != Leader {
+			continue
+		}
+		if prev, seen := c.leaders[n.Term()]; seen && prev != id {
+			return fmt.Errorf("two leaders in term %d: %v and %v\nrule: each node votes once per term, and a leader needs a majority (§5.2)", n.Term(), prev, id)
+		}
+		c.leaders[n.Term()] = id
+	}
+	return nil
+}
+
+// leaderComplete checks that each leader's log holds every entry applied
+// anywhere (Leader Completeness, §5.4).
+func (c *cluster) leaderComplete() error {
+	for _, id := range c.IDs() {
+		n := c.node(id)
+		if n == nil || n.Role() != Leader {
+			continue
+		}
+		log := n.LogEntries()
+		for index, m := range c.chosen {
+			if index > uint64(len(log)) || log[index-1].Term != m.Term || string(log[index-1].Command) != string(m.Command) {
+				held := "nothing"
+				if index <= uint64(len(log)) {
+					held = fmt.Sprintf("%q (term %d)", log[index-1].Command, log[index-1].Term)
+				}
+				return fmt.Errorf("%v leads term %d, and its log holds %s at index %d, where %v applied %q (term %d)\nrule: a leader's log holds every committed entry (Leader Completeness, §5.4): a node votes only for a candidate whose log is at least as up to date as its own (§5.4.1), and commits only what a majority holds",
+					id, n.Term(), held, index, c.firstBy[index], m.Command, m.Term)
+			}
+		}
+	}
+	return nil
+}
+
+// leader returns a running node that leads in the newest term any running
+// node knows, if there is one.
+func (c *cluster) leader() (sim.NodeID, bool) {
+	var newest uint64
+	for _, id := range c.IDs() {
+		if n := c.node(id); n != nil {
+			newest = max(newest, n.Term())
+		}
+	}
+	for _, id := range c.IDs() {
+		if n := c.node(id); n != nil && n.Role() == Leader && n.Term() == newest {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// appliedBy counts the running nodes that have applied cmd.
+func (c *cluster) appliedBy(cmd string) int {
+	count := 0
+	for _, id := range c.IDs() {
+		if c.node(id) == nil {
+			continue
+		}
+		if slices.ContainsFunc(c.applied[id], func(m ApplyMsg) bool { return string(m.Command) == cmd }) {
+			count++
+		}
+	}
+	return count
+}
+
+// one gets cmd committed and applied by want running nodes, as a client
+// would: it proposes at the leader, and proposes again at whoever leads
+// if nothing has come of it after a while. It fails the test if cmd is
+// not applied within the deadline.
+func (c *cluster) one(cmd string, want int, deadline time.Duration) {
+	c.t.Helper()
+	const retry = time.Second
+	start := c.Now()
+	for c.Now()-start < deadline {
+		var proposedAt time.Duration
+		var refusedBy sim.NodeID // a leader whose Propose said no
+		found, err := c.World.RunUntil(func() bool {
+			id, ok := c.leader()
+			if !ok {
+				return false
+			}
+			if _, _, took := c.node(id).Propose([]byte(cmd)); !took {
+				refusedBy = id
+				return false
+			}
+			proposedAt = c.Now()
+			return true
+		}, start+deadline)
+		switch {
+		case err != nil:
+			c.Fatal(err)
+		case !found && refusedBy != 0:
+			c.Fatal(fmt.Errorf("%v leads term %d, and its Propose(%q) returned false\n%s\nrule: the leader takes every proposal: it appends it to its log and returns its index, its term and true (§5.3)",
+				refusedBy, c.node(refusedBy).Term(), cmd, c.states()))
+		case !found:
+			c.Fatal(fmt.Errorf("no leader took %q within %v of virtual time\n%s", cmd, deadline, c.states()))
+		}
+		ok, err := c.World.RunUntil(func() bool { return c.appliedBy(cmd) >= want }, min(proposedAt+retry, start+deadline))
+		if err != nil {
+			c.Fatal(err)
+		}
+		if ok {
+			return
+		}
+	}
+	c.Fatal(fmt.Errorf("%q was proposed at the leader and was applied by %d of the %d nodes wanted within %v of virtual time\n%s\nrule: an entry the leader takes in reaches every follower and commits once a majority holds it; each node applies what it knows to be committed (§5.3)",
+		cmd, c.appliedBy(cmd), want, deadline, c.states()))
+}
+
+// states is every node's role, term, log, commit and applied index, one
+// line each.
+func (c *cluster) states() string {
+	var lines []string
+	for _, id := range c.IDs() {
+		n := c.node(id)
+		if n == nil {
+			lines = append(lines, fmt.Sprintf("    %v  down", id))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("    %v  %-9v term %d, log %s, commit %d, applied %d",
+			id, n.Role(), n.Term(), showLogShort(n.LogEntries()), n.CommitIndex(), n.LastApplied()))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// showLogShort writes a log's length and terms, run by run: "5 entries:
+// t1×3 t2×2".
+func showLogShort(log []Entry) string {
+	if len(log) == 0 {
+		return "empty"
+	}
+	var runs []string
+	for i := 0; i < len(log); {
+		j := i
+		for j < len(log) && log[j].Term == log[i].Term {
+			j++
+		}
+		runs = append(runs, fmt.Sprintf("t%d×%d", log[i].Term, j-i))
+		i = j
+	}
+	return fmt.Sprintf("%d entries: %s", len(log), strings.Join(runs, " "))
+}
+
+// sweep runs check over the test's seeds.
+func sweep(t *testing.T, check func(t *testing.T, seed uint64)) {
+	t.Helper()
+	seeds.Sweep(t, sweepSeeds, check)
+}

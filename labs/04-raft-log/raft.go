@@ -1,0 +1,134 @@
+// Package raftlog is the second half of Raft: a replicated log, written as
+// event handlers that run on the simulator (labs/internal/sim).
+//
+// You write log.go. The election is given, in election.go: the reference
+// node of lab 03 (without pre-vote), with a few calls into log.go where
+// the election needs the log. This file and messages.go hold what you
+// build on: the configuration, the roles, the timers, the entries, the
+// messages of Figure 2 and the durable HardState.
+package raftlog
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/distlings/distlings/labs/internal/sim"
+)
+
+// Config is the timing of the cluster. Every election timeout lies in
+// [ElectionTimeoutMin, ElectionTimeoutMax); the leader sends AppendEntries
+// every HeartbeatInterval, well inside the minimum election timeout.
+type Config struct {
+	ElectionTimeoutMin time.Duration // default 150ms
+	ElectionTimeoutMax time.Duration // default 300ms
+	HeartbeatInterval  time.Duration // default 50ms
+}
+
+// WithDefaults fills in the zero fields.
+func (c Config) WithDefaults() Config {
+	if c.ElectionTimeoutMin == 0 {
+		c.ElectionTimeoutMin = 150 * time.Millisecond
+	}
+	if c.ElectionTimeoutMax == 0 {
+		c.ElectionTimeoutMax = 2 * c.ElectionTimeoutMin
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = c.ElectionTimeoutMin / 3
+	}
+	return c
+}
+
+// ApplyMsg is one committed entry, handed to the service that runs on the
+// node, in log order.
+type ApplyMsg struct {
+	Index   uint64
+	Term    uint64
+	Command []byte
+}
+
+// NewNode returns a node that hands each committed entry to apply, once,
+// in order. apply runs inside the node's handler: it must not call the
+// node back.
+func NewNode(cfg Config, apply func(ApplyMsg)) *Node {
+	if apply == nil {
+		apply = func(ApplyMsg) {}
+	}
+	return &Node{cfg: cfg.WithDefaults(), apply: apply}
+}
+
+// New returns the constructor the simulator calls for each node, and
+// again for each restart: a fresh Node that knows nothing but its Config
+// until Start reads its Storage. service gives each incarnation of each
+// node the function its committed entries go to.
+func New(cfg Config, service func(id sim.NodeID) func(ApplyMsg)) func(id sim.NodeID) sim.Node {
+	return func(id sim.NodeID) sim.Node {
+		var apply func(ApplyMsg)
+		if service != nil {
+			apply = service(id)
+		}
+		return NewNode(cfg, apply)
+	}
+}
+
+// Role is what a node is doing.
+type Role int
+
+// The roles of Raft (§5.1).
+const (
+	Follower Role = iota
+	Candidate
+	Leader
+)
+
+func (r Role) String() string {
+	switch r {
+	case Follower:
+		return "follower"
+	case Candidate:
+		return "candidate"
+	case Leader:
+		return "leader"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// The values of the node's timers, handed back to HandleTimer.
+type (
+	electionTimeout struct{} // no word from a leader in time: start an election
+	heartbeatTick   struct{} // a leader's time to send AppendEntries
+)
+
+func (electionTimeout) String() string { return "electionTimeout" }
+func (heartbeatTick) String() string   { return "heartbeatTick" }
+
+// HardState is the node's current term and whom it voted for in that term
+// (Figure 2, "Persistent state on all servers", without the log).
+type HardState struct {
+	Term     uint64
+	VotedFor sim.NodeID // 0: no vote in Term
+}
+
+const hardStateKey = "raft/hardstate"
+
+// SaveHardState writes hs to storage. The write is durable when it
+// returns.
+func SaveHardState(s sim.Storage, hs HardState) {
+	data, err := json.Marshal(hs)
+	if err != nil {
+		panic(err) // two integers always encode
+	}
+	s.Put(hardStateKey, data)
+}
+
+// LoadHardState reads what SaveHardState last wrote; a node that never
+// saved anything is in term 0 with no vote.
+func LoadHardState(s sim.Storage) HardState {
+	var hs HardState
+	if data, ok := s.Get(hardStateKey); ok {
+		if err := json.Unmarshal(data, &hs); err != nil {
+			panic(fmt.Sprintf("raft: damaged hard state %q: %v", data, err))
+		}
+	}
+	return hs
+}
