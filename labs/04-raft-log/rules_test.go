@@ -318,3 +318,14 @@ func TestVotesGoOnlyToCandidatesWithLogsAtLeastAsUpToDate(t *testing.T) {
 			"a node votes only for a candidate whose log is at least as up to date as its own: the later last term wins, and with the same last term the longer log. Every committed entry is on a majority, so a leader elected this way holds them all (§5.4.1)"))
 	}
 }
+
+// Reference: §5.3; a cluster of one node is its own majority.
+func TestALeaderAloneCommitsAtOnce(t *testing.T) {
+	n1 := newOne(t, 1, 1)
+	n1.makeLeader()
+	index, _, ok := n1.propose("solo")
+	require.True(t, ok, "the only node of a cluster of one leads, and takes proposals")
+	require.True(t, n1.node.CommitIndex() == index && n1.appliedAre([]Entry{{Index: 1, Term: 1, Command: []byte("solo")}}), lesson(
+		fmt.Sprintf("the only node of a cluster of one proposed %q at index %d; its commit index is %d and it applied %s", "solo", index, n1.node.CommitIndex(), showApplied(n1.applied)),
+		"a majority of one node is that node: an entry it holds is committed at once, with no reply to wait for (§5.3)"))
+}
