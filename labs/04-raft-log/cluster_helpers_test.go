@@ -28,6 +28,7 @@ type cluster struct {
 	t       testing.TB
 	applied map[sim.NodeID][]ApplyMsg // by the node's current incarnation
 	chosen  map[uint64]ApplyMsg       // the first entry applied at each index, by anyone
+	knownIn map[uint64]uint64         // the term of the node that applied it first
 	firstBy map[uint64]sim.NodeID     // who applied it first
 	leaders map[uint64]sim.NodeID     // the leader of each term, once seen
 	problem error                     // the first rule broken inside an apply
@@ -36,11 +37,12 @@ type cluster struct {
 func newCluster(t testing.TB, size int, seed uint64, network sim.Network) *cluster {
 	t.Helper()
 	c := &cluster{t: t, applied: map[sim.NodeID][]ApplyMsg{}, chosen: map[uint64]ApplyMsg{},
-		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}}
+		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}, knownIn: map[uint64]uint64{}}
 	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(testCfg, c.service))
 	c.Invariant("applied entries agree", func() error { return c.problem })
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
 	c.Invariant("a leader holds every committed entry", c.leaderComplete)
+	c.Invariant("no node loses an entry it committed", c.keepsCommitted)
 	return c
 }
 
@@ -62,6 +64,9 @@ func (c *cluster) service(id sim.NodeID) func(ApplyMsg) {
 		first, seen := c.chosen[m.Index]
 		if !seen {
 			c.chosen[m.Index], c.firstBy[m.Index] = m, id
+			if n := c.node(id); n != nil {
+				c.knownIn[m.Index] = n.Term()
+			}
 			return
 		}
 		if first.Term != m.Term || string(first.Command) != string(m.Command) {
@@ -97,8 +102,25 @@ func (c *cluster) oneLeaderPerTerm() error {
 	return nil
 }
 
-// leaderComplete checks that each leader's log holds every entry applied
-// anywhere (Leader Completeness, §5.4).
+// keepsCommitted checks that no log ends before its node's commit index.
+func (c *cluster) keepsCommitted() error {
+	for _, id := range c.IDs() {
+		n := c.node(id)
+		if n == nil {
+			continue
+		}
+		if last, _ := n.lastLog(); last < n.CommitIndex() {
+			return fmt.Errorf("%v has committed up to index %d, and its log now ends at %d: it dropped entries it had committed\nrule: a follower deletes entries only on a real conflict, an entry of the same index and another term; an AppendEntries that comes late or twice, with entries that already match, changes nothing (Figure 2, AppendEntries 3)",
+				id, n.CommitIndex(), last)
+		}
+	}
+	return nil
+}
+
+// leaderComplete checks that each leader holds every entry applied
+// anywhere before its term began (Leader Completeness, §5.4): an entry
+// first applied by a node in term T was committed in T or earlier, so
+// every leader of a later term holds it.
 func (c *cluster) leaderComplete() error {
 	for _, id := range c.IDs() {
 		n := c.node(id)
@@ -106,7 +128,11 @@ func (c *cluster) leaderComplete() error {
 			continue
 		}
 		log := n.LogEntries()
-		for index, m := range c.chosen {
+		for index := uint64(1); index <= uint64(len(c.chosen)); index++ {
+			m := c.chosen[index]
+			if n.Term() <= c.knownIn[index] {
+				continue
+			}
 			if index > uint64(len(log)) || log[index-1].Term != m.Term || string(log[index-1].Command) != string(m.Command) {
 				held := "nothing"
 				if index <= uint64(len(log)) {
@@ -120,21 +146,18 @@ func (c *cluster) leaderComplete() error {
 	return nil
 }
 
-// leader returns a running node that leads in the newest term any running
-// node knows, if there is one.
+// leader returns the running node that leads the newest term any running
+// node leads, if one does. A leader cut off by a partition may still think
+// it leads an old term; a client that picks it finds out when nothing
+// commits, and tries again.
 func (c *cluster) leader() (sim.NodeID, bool) {
-	var newest uint64
+	var best sim.NodeID
 	for _, id := range c.IDs() {
-		if n := c.node(id); n != nil {
-			newest = max(newest, n.Term())
+		if n := c.node(id); n != nil && n.Role() == Leader && (best == 0 || n.Term() > c.node(best).Term()) {
+			best = id
 		}
 	}
-	for _, id := range c.IDs() {
-		if n := c.node(id); n != nil && n.Role() == Leader && n.Term() == newest {
-			return id, true
-		}
-	}
-	return 0, false
+	return best, best != 0
 }
 
 // appliedBy counts the running nodes that have applied cmd.
@@ -191,8 +214,8 @@ func (c *cluster) one(cmd string, want int, deadline time.Duration) {
 			return
 		}
 	}
-	c.Fatal(fmt.Errorf("%q was proposed at the leader and was applied by %d of the %d nodes wanted within %v of virtual time\n%s\nrule: an entry the leader takes in reaches every follower and commits once a majority holds it; each node applies what it knows to be committed (§5.3)",
-		cmd, c.appliedBy(cmd), want, deadline, c.states()))
+	c.Fatal(fmt.Errorf("%q was proposed at the leader, and within %v of virtual time only %d nodes applied it, of the %d that can\n%s\nrule: an entry the leader takes in reaches every follower and commits once a majority holds it; each node applies what it knows to be committed (§5.3)",
+		cmd, deadline, c.appliedBy(cmd), want, c.states()))
 }
 
 // states is every node's role, term, log, commit and applied index, one

@@ -17,6 +17,9 @@ package raftlog
 //	Part 1  replicate and commit: the leader's log reaches the followers,
 //	        entries commit once they are safe, and every node applies
 //	        them once, in order
+//	Part 2  catch-up, at a cost: followers that fell behind or went their
+//	        own way come back into line in a few round trips, and each
+//	        entry crosses the network about once per follower
 //
 // The election in election.go calls the functions below at the points
 // where it needs the log; each says when. What Figure 2 of the Raft paper
@@ -101,6 +104,7 @@ func (n *Node) sendAppendEntries(to sim.NodeID) {
 // (the term rules have run, and the election timer is reset).
 func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 	// TODO(part 1): Figure 2, "AppendEntries RPC", receiver implementation.
+	// TODO(part 2): a refusal that helps the leader find the match fast.
 	n.env.Send(from, AppendEntriesReply{Term: n.term, Success: true})
 }
 
@@ -108,4 +112,5 @@ func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 // the leader's term.
 func (n *Node) handleAppendEntriesReply(from sim.NodeID, m AppendEntriesReply) {
 	// TODO(part 1)
+	// TODO(part 2): what a refusal says about the follower's log.
 }

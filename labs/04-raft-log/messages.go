@@ -9,8 +9,7 @@ import (
 
 // The messages of Raft, field for field as in Figure 2 of the paper. Every
 // message carries the sender's term. Raft's RPCs become one message each
-// way: a reply says enough on its own for the leader to know what it
-// answers, since replies may arrive late, twice or out of order.
+// way, a request and its reply.
 
 // Entry is one entry of the log: a command, and the term of the leader
 // that took it in. Index is its position, counted from 1.
@@ -53,11 +52,16 @@ type AppendEntries struct {
 type AppendEntriesReply struct {
 	Term    uint64 // the follower's term
 	Success bool   // the follower's log held an entry matching PrevLogIndex and PrevLogTerm
-	// Index says which request this answers. On success: the index of
-	// the last entry the follower now knows to match the leader's log,
-	// the request's PrevLogIndex + len(Entries). On refusal: the
-	// request's PrevLogIndex, which did not match.
+	// Index says which request this answers: on success, the request's
+	// PrevLogIndex + len(Entries); on refusal, its PrevLogIndex.
 	Index uint64
+	// On refusal, what the follower holds at Index, so that the leader
+	// can skip a whole term of entries at a time (part 2, §5.3): the
+	// term of its entry there and the first index it holds of that term,
+	// or, if its log is shorter, ConflictTerm 0 and ConflictIndex one
+	// past its last entry.
+	ConflictTerm  uint64
+	ConflictIndex uint64
 }
 
 func (m RequestVote) String() string {
@@ -92,6 +96,9 @@ func (m AppendEntries) String() string {
 func (m AppendEntriesReply) String() string {
 	if m.Success {
 		return fmt.Sprintf("AppendEntriesReply{term %d, ok up to %d}", m.Term, m.Index)
+	}
+	if m.ConflictIndex != 0 {
+		return fmt.Sprintf("AppendEntriesReply{term %d, refused prev %d, conflict %d:t%d}", m.Term, m.Index, m.ConflictIndex, m.ConflictTerm)
 	}
 	return fmt.Sprintf("AppendEntriesReply{term %d, refused prev %d}", m.Term, m.Index)
 }

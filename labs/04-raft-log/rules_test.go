@@ -22,13 +22,17 @@ func TestLeaderAppendsEachProposalToItsLog(t *testing.T) {
 	follower.follow(1, 1)
 
 	for i, cmd := range []string{"x=1", "y=2"} {
-		index, term, ok := leader.propose(cmd)
+		buf := []byte(cmd)
+		var index, term uint64
+		var ok bool
+		leader.guard("in Propose", func() { index, term, ok = leader.node.Propose(buf) })
+		copy(buf, "???") // the caller reuses its buffer
 		require.True(t, ok && index == uint64(i+1) && term == 1, lesson(
 			fmt.Sprintf("the leader of term 1, with %d entries, was asked to Propose(%q) and returned (%d, %d, %v), want (%d, 1, true)", i, cmd, index, term, ok, i+1),
 			"the leader appends a proposal to its log as a new entry, at the next index, in its own term, and says where (§5.3)"))
 	}
 	want := []Entry{{Index: 1, Term: 1, Command: []byte("x=1")}, {Index: 2, Term: 1, Command: []byte("y=2")}}
-	requireLog(t, leader, want, "after two proposals")
+	requireLog(t, leader, want, "after two proposals, whose callers then reused their buffers (a log keeps its own copy of each command)")
 
 	index, term, ok := follower.propose("z=3")
 	assert.False(t, ok, lesson(fmt.Sprintf("a follower's Propose returned (%d, %d, %v)", index, term, ok),

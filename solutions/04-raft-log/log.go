@@ -49,7 +49,9 @@ func (n *Node) Propose(cmd []byte) (index, term uint64, isLeader bool) {
 	last, _ := n.lastLog()
 	e := Entry{Index: last + 1, Term: n.term, Command: slices.Clone(cmd)}
 	n.log = append(n.log, e)
-	n.broadcastAppendEntries()
+	// The entry goes out with the next heartbeat, with every other entry
+	// proposed until then: sending at once would send again, with each
+	// proposal, every entry still on its way.
 	n.advanceCommit() // a cluster of one commits at once
 	return e.Index, e.Term, true
 }
@@ -110,7 +112,7 @@ func (n *Node) sendAppendEntries(to sim.NodeID) {
 // receiver implementation).
 func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 	if term, ok := n.termAt(m.PrevLogIndex); !ok || term != m.PrevLogTerm {
-		n.env.Send(from, AppendEntriesReply{Term: n.term, Index: m.PrevLogIndex})
+		n.env.Send(from, n.refusal(m.PrevLogIndex, term, ok))
 		return
 	}
 	// Keep every entry that already matches: this request may be late,
@@ -137,6 +139,24 @@ func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 	n.env.Send(from, AppendEntriesReply{Term: n.term, Success: true, Index: lastNew})
 }
 
+// refusal says what the follower holds at prev, so that the leader can
+// skip a whole term of entries per round trip (§5.3): the term there and
+// the first index of that term, or where the log ends if it is shorter.
+func (n *Node) refusal(prev, term uint64, held bool) AppendEntriesReply {
+	r := AppendEntriesReply{Term: n.term, Index: prev}
+	if !held {
+		last, _ := n.lastLog()
+		r.ConflictIndex = last + 1
+		return r
+	}
+	first := prev
+	for first > 1 && n.log[first-2].Term == term {
+		first--
+	}
+	r.ConflictTerm, r.ConflictIndex = term, first
+	return r
+}
+
 // handleAppendEntriesReply is the leader's side.
 func (n *Node) handleAppendEntriesReply(from sim.NodeID, m AppendEntriesReply) {
 	if m.Success {
@@ -152,8 +172,29 @@ func (n *Node) handleAppendEntriesReply(from sim.NodeID, m AppendEntriesReply) {
 	if m.Index+1 != n.nextIndex[from] || m.Index <= n.matchIndex[from] {
 		return // answers an earlier try
 	}
-	n.nextIndex[from] = m.Index // one entry further back
+	// Skip the follower's whole conflicting term: past the leader's own
+	// entries of that term if it has any, else to where that term starts
+	// on the follower. Always at least one entry back, never below what
+	// is known to match.
+	next := m.Index
+	if m.ConflictIndex != 0 {
+		next = m.ConflictIndex
+		if last := n.lastIndexOf(m.ConflictTerm); m.ConflictTerm != 0 && last != 0 {
+			next = last + 1
+		}
+	}
+	n.nextIndex[from] = max(min(next, m.Index), n.matchIndex[from]+1)
 	n.sendAppendEntries(from)
+}
+
+// lastIndexOf returns the index of the leader's last entry of term, or 0.
+func (n *Node) lastIndexOf(term uint64) uint64 {
+	for i := len(n.log) - 1; i >= 0 && n.log[i].Term >= term; i-- {
+		if n.log[i].Term == term {
+			return n.log[i].Index
+		}
+	}
+	return 0
 }
 
 // advanceCommit commits the highest entry of the leader's own term that a
