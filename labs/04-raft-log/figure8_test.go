@@ -177,6 +177,10 @@ func TestFigure8AnOldTermsEntryOnAMajorityIsNotCommitted(t *testing.T) {
 	h.beat(1)
 	h.exchange(1, 2)
 	h.exchange(1, 3)
+	// n1 takes in v, of its own term 3, and gets it to n2 only.
+	h.propose(1, "v")
+	h.beat(1)
+	h.exchange(1, 2)
 	atC := h.logs()
 	committedY := h.n(1).node.CommitIndex() >= 2
 	h.isolate(1)

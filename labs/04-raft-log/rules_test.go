@@ -38,6 +38,13 @@ func TestLeaderAppendsEachProposalToItsLog(t *testing.T) {
 	assert.False(t, ok, lesson(fmt.Sprintf("a follower's Propose returned (%d, %d, %v)", index, term, ok),
 		"only the leader takes proposals: a follower says no, and the caller goes to the leader (§5.1)"))
 	requireLog(t, follower, nil, "a follower that was asked to Propose")
+
+	candidate := newOne(t, 3, 3)
+	candidate.fire(electionTimeout{})
+	index, term, ok = candidate.propose("w=4")
+	assert.False(t, ok, lesson(fmt.Sprintf("a candidate's Propose returned (%d, %d, %v)", index, term, ok),
+		"a candidate is not a leader yet, and may never be: an entry it took in of its term could meet the real leader's entry of the same index and term, a different command that Log Matching would take for the same"))
+	requireLog(t, candidate, nil, "a candidate that was asked to Propose")
 }
 
 // Reference: Figure 2, AppendEntries arguments; §5.3.
@@ -87,8 +94,8 @@ func TestFollowerRefusesEntriesThatDoNotFollowItsLog(t *testing.T) {
 		msg  AppendEntries
 		why  string
 	}{
-		{"prev beyond the log", AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 5, PrevLogTerm: 2, Entries: ents(6, 2)}, "it has no entry 5"},
-		{"prev of another term", AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 3, PrevLogTerm: 1, Entries: ents(4, 2)}, "its entry 3 is of term 2, not 1"},
+		{"prev beyond the log", AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 5, PrevLogTerm: 2, Entries: ents(6, 2), LeaderCommit: 5}, "it has no entry 5"},
+		{"prev of another term", AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 3, PrevLogTerm: 1, Entries: ents(4, 2), LeaderCommit: 4}, "its entry 3 is of term 2, not 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n1 := newOne(t, 1, 3)
@@ -103,6 +110,9 @@ func TestFollowerRefusesEntriesThatDoNotFollowItsLog(t *testing.T) {
 				fmt.Sprintf("a follower with log %s was sent %v and answered %s, want AppendEntriesReply{term 2, refused prev %d}: %s", showLog(before), tc.msg, nodetest.List(nodetest.Sent(log)[3]), tc.msg.PrevLogIndex, tc.why),
 				"a follower refuses entries unless its log holds an entry at PrevLogIndex of PrevLogTerm: that check is what keeps every log a prefix of the leader's (Figure 2, AppendEntries rule 2; §5.3, the Log Matching Property)"))
 			requireLog(t, n1, before, "a refused AppendEntries must change nothing")
+			require.True(t, n1.node.CommitIndex() == 0 && len(n1.applied) == 0, lesson(
+				fmt.Sprintf("a follower with log %s, nothing committed, refused %v, and then had commit index %d and had applied %s", showLog(before), tc.msg, n1.node.CommitIndex(), showApplied(n1.applied)),
+				"a refusal commits nothing: the follower has not shown that any of its entries is the leader's, and LeaderCommit speaks of the leader's entries (Figure 2, AppendEntries rules 2 and 5)"))
 		})
 	}
 }
@@ -158,6 +168,16 @@ func TestFollowerReplacesAConflictingEntryAndAllAfterIt(t *testing.T) {
 		"an entry that conflicts with the leader's (same index, other term) is deleted with every entry after it, and the leader's entries take their place: a follower's log ends up a copy of the leader's (Figure 2, AppendEntries rules 3–4)"))
 	r := replies(log, 3)
 	require.True(t, len(r) == 1 && r[0].Success && r[0].Index == 2, "the follower answered %s, want AppendEntriesReply{term 2, ok up to 2}", nodetest.List(nodetest.Sent(log)[3]))
+
+	// The conflict inside the request, after an entry that matches.
+	n2 := newOne(t, 2, 3)
+	n2.follow(1, 1, ents(1, 1, 1, 1)...)
+	msg = AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 1, PrevLogTerm: 1, Entries: ents(2, 1, 2)}
+	n2.deliver(3, msg)
+	got = n2.node.LogEntries()
+	require.True(t, sameLog(got, ents(1, 1, 1, 2)), lesson(
+		fmt.Sprintf("a follower with log [1:t1 2:t1 3:t1] was sent %v by the leader of term 2; its log became %s, want [1:t1 2:t1 3:t2]", msg, showLog(got)),
+		"entries that match stay where they are; from the first conflict on, the leader's entries replace the follower's, each at its own index (Figure 2, AppendEntries rules 3–4)"))
 }
 
 // Reference: Figure 2, AppendEntries receiver, rule 5.
@@ -172,11 +192,12 @@ func TestFollowerCommitsWhatTheLeaderCommittedUpToWhatItHolds(t *testing.T) {
 		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, LeaderCommit: 1}, 1},
 		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, Entries: all[2:], LeaderCommit: 7}, 3},
 		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, Entries: all[2:], LeaderCommit: 7}, 3}, // a duplicate
+		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 1, PrevLogTerm: 1, Entries: all[1:2], LeaderCommit: 7}, 3}, // a late one
 	} {
 		n1.deliver(2, step.msg)
 		assert.Equal(t, int(step.commit), int(n1.node.CommitIndex()), lesson(
 			fmt.Sprintf("after %v, the follower's commit index", step.msg),
-			"a follower commits up to min(LeaderCommit, index of the last new entry): what the leader has committed, as far as this request has shown its log to match (Figure 2, AppendEntries rule 5)"))
+			"a follower commits up to min(LeaderCommit, index of the last new entry): what the leader has committed, as far as this request has shown its log to match (Figure 2, AppendEntries rule 5); and what is committed stays committed, so a late request never lowers the commit index"))
 		require.True(t, n1.appliedAre(all[:step.commit]), lesson(
 			fmt.Sprintf("after %v, the follower had applied %s, want %s", step.msg, showApplied(n1.applied), showEntries(all[:step.commit])),
 			"every committed entry is applied once, in index order, and nothing else is: lastApplied follows commitIndex (Figure 2, rules for all servers)"))
@@ -214,6 +235,10 @@ func TestLeaderCommitsAnEntryOnceAMajorityHoldsIt(t *testing.T) {
 		"two followers of the leader of 5 nodes said they held index 1, three nodes of five with the leader, and the leader's commit index",
 		"the leader commits an entry of its term once a majority holds it: its matchIndex for a majority of followers has reached it, counting itself (§5.3, Figure 2, rules for leaders)"))
 	require.True(t, n1.appliedAre(want), "the leader applied %s, want 1:x", showApplied(n1.applied))
+	n1.applied[0].Command[0] = '!' // the service decodes in place
+	require.True(t, sameLog(n1.node.LogEntries(), want), lesson(
+		fmt.Sprintf("the service that applied 1:x wrote over the bytes of the command it was handed, and the leader's log became %s", showEntries(n1.node.LogEntries())),
+		"the service gets its own copy of each command: one that shares the log's bytes lets the service change the log, which the leader still sends to followers"))
 
 	log := n1.fire(heartbeatTick{})
 	for _, p := range []sim.NodeID{2, 4} {
@@ -232,14 +257,14 @@ func TestLeaderCommitsOnlyItsOwnTermsEntriesByCounting(t *testing.T) {
 	n1.deliver(3, AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 1, PrevLogTerm: 1, Entries: ents(2, 2), LeaderCommit: 1})
 	n1.makeLeader() // term 3, log [1:t1 2:t2], commit 1
 	require.Equal(t, 3, int(n1.node.Term()), "setting up: n1 leads term 3")
+	index, _, _ := n1.propose("own") // 3:t3, on n1 alone for now
 	for _, p := range []sim.NodeID{2, 3} {
 		n1.deliver(p, AppendEntriesReply{Term: 3, Success: true, Index: 2})
 	}
 	require.LessOrEqual(t, n1.node.CommitIndex(), uint64(1), lesson(
-		fmt.Sprintf("the leader of term 3, with log [1:t1 2:t2], heard from two followers of five that they held index 2, and committed up to %d", n1.node.CommitIndex()),
+		fmt.Sprintf("the leader of term 3, with log [1:t1 2:t2 3:t3], heard from two followers of five that they held index 2, and committed up to %d", n1.node.CommitIndex()),
 		"a leader never commits an entry of an earlier term by counting the nodes that hold it: a majority may hold 2:t2 and a leader of term 4 still overwrite it (the paper's Figure 8). It commits an entry of its own term, and everything before it with it (§5.4.2)"))
 
-	index, _, _ := n1.propose("own")
 	for _, p := range []sim.NodeID{2, 3} {
 		n1.deliver(p, AppendEntriesReply{Term: 3, Success: true, Index: index})
 	}
@@ -263,6 +288,40 @@ func TestLeaderCountsOnlyWhatAFollowerSaidItHolds(t *testing.T) {
 	require.Equal(t, 1, int(n1.node.CommitIndex()), lesson(
 		fmt.Sprintf("the leader of 3 nodes, log %s, heard n2 say it held up to index 1 (a reply to its first AppendEntries), and committed up to %d", showLog(n1.node.LogEntries()), n1.node.CommitIndex()),
 		"a reply vouches for what it says, up to its Index: the follower holds that much, maybe no more. Taking a success for the leader's whole log counts entries the follower never got, and commits them"))
+
+	// In five nodes: n2 holds up to 3, then its reply to an earlier
+	// request arrives late; n3 holds up to 3 too.
+	n5 := newOne(t, 1, 5)
+	n5.makeLeader()
+	for _, cmd := range []string{"a", "b", "c"} {
+		n5.propose(cmd)
+	}
+	n5.deliver(2, AppendEntriesReply{Term: 1, Success: true, Index: 3})
+	n5.deliver(2, AppendEntriesReply{Term: 1, Success: true, Index: 1}) // late
+	n5.deliver(3, AppendEntriesReply{Term: 1, Success: true, Index: 3})
+	require.Equal(t, 3, int(n5.node.CommitIndex()), lesson(
+		"the leader of 5 nodes heard n2 say it held up to 3, then a late reply of n2 saying 1, then n3 saying 3: n1, n2 and n3 hold index 3. Its commit index",
+		"what a follower is known to hold only grows: a late reply to an earlier request says less than the follower has since said, and must not lower matchIndex"))
+}
+
+// Reference: Figure 2, state on leaders, "reinitialized after election".
+func TestALeaderStartsEachTermAfreshAboutItsFollowers(t *testing.T) {
+	n1 := newOne(t, 1, 5)
+	n1.makeLeader() // term 1
+	for _, cmd := range []string{"a", "b", "c"} {
+		n1.propose(cmd)
+	}
+	n1.deliver(2, AppendEntriesReply{Term: 1, Success: true, Index: 3})
+	// The leader of term 2 replaces n1's log with its own one entry.
+	n1.deliver(3, AppendEntries{Term: 2, Leader: 3, Entries: ents(1, 2)})
+	requireLog(t, n1, ents(1, 2), "setting up: n1, deposed by the leader of term 2")
+	n1.makeLeader() // term 3
+	index, _, _ := n1.propose("new")
+	n1.fire(heartbeatTick{})
+	n1.deliver(4, AppendEntriesReply{Term: 3, Success: true, Index: index})
+	require.Less(t, n1.node.CommitIndex(), index, lesson(
+		fmt.Sprintf("n1 led term 1, where n2 said it held up to 3; deposed, its log became [1:t2]; re-elected in term 3, it proposed index %d, n4 said it held it, and n1 committed up to %d: two nodes of five", index, n1.node.CommitIndex()),
+		"nextIndex and matchIndex are reset each time a node takes office (Figure 2: \"reinitialized after election\"): what a follower held in an earlier term, the leader's own log may no longer hold"))
 }
 
 // Reference: Figure 2, rules for leaders ("if AppendEntries fails because
