@@ -191,7 +191,7 @@ func TestFollowerCommitsWhatTheLeaderCommittedUpToWhatItHolds(t *testing.T) {
 	}{
 		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, LeaderCommit: 1}, 1},
 		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, Entries: all[2:], LeaderCommit: 7}, 3},
-		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, Entries: all[2:], LeaderCommit: 7}, 3}, // a duplicate
+		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, Entries: all[2:], LeaderCommit: 7}, 3},  // a duplicate
 		{AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 1, PrevLogTerm: 1, Entries: all[1:2], LeaderCommit: 7}, 3}, // a late one
 	} {
 		n1.deliver(2, step.msg)
