@@ -15,14 +15,6 @@ func TestClusterAgreesOnEveryCommand(t *testing.T) {
 		for i := 1; i <= 12; i++ {
 			c.one(fmt.Sprintf("cmd-%d", i), size, 10*time.Second)
 		}
-		c.Run(time.Second)
-		want := c.applied[1]
-		for _, id := range c.IDs() {
-			got := c.applied[id]
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				c.Fatal(fmt.Errorf("after every command was applied everywhere, %v applied %s and n1 %s\n%s\nrule: every node applies the same entries in the same order (State Machine Safety, §5.4.3)",
-					id, showApplied(got), showApplied(want), c.states()))
-			}
-		}
+		c.requireSameApplied()
 	})
 }

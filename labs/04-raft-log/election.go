@@ -53,11 +53,13 @@ func (n *Node) VotedFor() sim.NodeID { return n.votedFor }
 // or 0.
 func (n *Node) Leader() sim.NodeID { return n.leader }
 
-// Start boots the node as a follower in the term it last saved.
+// Start boots the node as a follower in the term it last saved, with
+// the log it last saved.
 func (n *Node) Start(env sim.Env) {
 	n.env = env
 	hs := LoadHardState(env.Storage())
 	n.term, n.votedFor = hs.Term, hs.VotedFor
+	n.restore()
 	n.role = Follower
 	n.resetElectionTimer()
 }

@@ -45,6 +45,17 @@ func newOne(t *testing.T, id sim.NodeID, size int) *one {
 
 func (o *one) id() sim.NodeID { return o.env.ID() }
 
+// reboot crashes the node, if it is still up, and starts a fresh Node on
+// its storage, applying to a fresh service.
+func (o *one) reboot() {
+	o.t.Helper()
+	o.env.Reboot()
+	o.applied = nil
+	o.node = NewNode(testCfg, func(m ApplyMsg) { o.applied = append(o.applied, m) })
+	o.guard("in Start, after a crash", func() { o.node.Start(o.env) })
+	o.env.Take()
+}
+
 // deliver hands the node a message and returns what it did.
 func (o *one) deliver(from sim.NodeID, msg sim.Message) []nodetest.Did {
 	o.t.Helper()

@@ -20,6 +20,9 @@ package raftlog
 //	Part 2  catch-up, at a cost: followers that fell behind or went their
 //	        own way come back into line in a few round trips, and each
 //	        entry crosses the network about once per follower
+//	Part 3  crash and recover: the log survives crashes (SaveLog and
+//	        LoadLog in raft.go), and clusters keep their promises through
+//	        crashes, restarts and partitions
 //
 // The election in election.go calls the functions below at the points
 // where it needs the log; each says when. What Figure 2 of the Raft paper
@@ -59,6 +62,12 @@ func (n *Node) CommitIndex() uint64 { return n.commitIndex }
 
 // LastApplied returns the highest index the node has applied.
 func (n *Node) LastApplied() uint64 { return n.lastApplied }
+
+// restore is called by Start, at boot and after every crash, once the
+// term and vote are loaded: everything else the node knew is gone.
+func (n *Node) restore() {
+	// TODO(part 3): read back what you saved.
+}
 
 // Propose asks the leader to add cmd to the replicated log. It returns the
 // index the entry will have if it is ever committed, the leader's term,

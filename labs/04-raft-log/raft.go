@@ -103,7 +103,8 @@ func (electionTimeout) String() string { return "electionTimeout" }
 func (heartbeatTick) String() string   { return "heartbeatTick" }
 
 // HardState is the node's current term and whom it voted for in that term
-// (Figure 2, "Persistent state on all servers", without the log).
+// (Figure 2, "Persistent state on all servers"; the log is saved apart,
+// with SaveLog).
 type HardState struct {
 	Term     uint64
 	VotedFor sim.NodeID // 0: no vote in Term
@@ -131,4 +132,28 @@ func LoadHardState(s sim.Storage) HardState {
 		}
 	}
 	return hs
+}
+
+const logKey = "raft/log"
+
+// SaveLog writes the whole log to storage, in one write: durable when it
+// returns, and never half written.
+func SaveLog(s sim.Storage, log []Entry) {
+	data, err := json.Marshal(log)
+	if err != nil {
+		panic(err) // numbers and bytes always encode
+	}
+	s.Put(logKey, data)
+}
+
+// LoadLog reads what SaveLog last wrote; a node that never saved a log has
+// an empty one.
+func LoadLog(s sim.Storage) []Entry {
+	var log []Entry
+	if data, ok := s.Get(logKey); ok {
+		if err := json.Unmarshal(data, &log); err != nil {
+			panic(fmt.Sprintf("raft: damaged log: %v", err))
+		}
+	}
+	return log
 }

@@ -39,6 +39,18 @@ func (n *Node) CommitIndex() uint64 { return n.commitIndex }
 // LastApplied returns the highest index the node has applied.
 func (n *Node) LastApplied() uint64 { return n.lastApplied }
 
+// restore reads back the log, at boot and after every crash. Nothing is
+// known to be committed yet: the leader will say.
+func (n *Node) restore() {
+	n.log = LoadLog(n.env.Storage())
+}
+
+// persist saves the log. It runs before anything that tells another node,
+// or counts towards a majority, that the log holds an entry.
+func (n *Node) persist() {
+	SaveLog(n.env.Storage(), n.log)
+}
+
 // Propose appends cmd to the leader's log and starts replicating it. It
 // returns where the entry will be if it commits, and false on a node that
 // is not the leader.
@@ -49,6 +61,7 @@ func (n *Node) Propose(cmd []byte) (index, term uint64, isLeader bool) {
 	last, _ := n.lastLog()
 	e := Entry{Index: last + 1, Term: n.term, Command: slices.Clone(cmd)}
 	n.log = append(n.log, e)
+	n.persist() // the leader counts itself towards the majority
 	// The entry goes out with the next heartbeat, with every other entry
 	// proposed until then: sending at once would send again, with each
 	// proposal, every entry still on its way.
@@ -127,6 +140,7 @@ func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 			n.log = n.log[:e.Index-1] // a conflict: it and all that follow go
 		}
 		n.log = append(n.log, m.Entries[i:]...)
+		n.persist() // before the reply says it holds them
 		break
 	}
 	lastNew := m.PrevLogIndex + uint64(len(m.Entries))
