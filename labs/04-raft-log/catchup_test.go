@@ -171,25 +171,18 @@ func TestNothingCommitsWithoutAMajority(t *testing.T) {
 }
 
 // requireSameApplied checks, a second after the last command was applied
-// everywhere, that every node applied the same entries as the node that
-// applied the most, in the same order, as far as it got. A node may be a
-// little behind: a new leader cannot know that its predecessor's last
-// entries are committed until it commits one of its own term.
+// everywhere, that every node's service is in a state some node had at the
+// same index. A node may be a little behind: a new leader cannot know that
+// its predecessor's last entries are committed until it commits one of its
+// own term.
 func (c *cluster) requireSameApplied() {
 	c.t.Helper()
 	c.Run(time.Second)
-	var most []ApplyMsg
-	var by sim.NodeID
 	for _, id := range c.IDs() {
-		if len(c.applied[id]) > len(most) {
-			most, by = c.applied[id], id
-		}
-	}
-	for _, id := range c.IDs() {
-		got := c.applied[id]
-		if fmt.Sprint(got) != fmt.Sprint(most[:len(got)]) {
-			c.Fatal(fmt.Errorf("a second after the last command was applied everywhere, %v had applied %s and %v %s\n%s\nrule: every node applies the same entries in the same order (State Machine Safety, §5.4.3)",
-				id, showApplied(got), by, showApplied(most), c.states()))
+		s := c.tallies[id]
+		if s.Index > 0 && s.Hash != c.hashAt[s.Index] {
+			c.Fatal(fmt.Errorf("a second after the last command was applied everywhere, %v's service at index %d differs from %v's at that index\n%s\nrule: every node applies the same entries in the same order (State Machine Safety, §5.4.3)",
+				id, s.Index, c.firstBy[s.Index], c.states()))
 		}
 	}
 }

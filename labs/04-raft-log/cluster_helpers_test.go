@@ -4,8 +4,9 @@ package raftlog
 // the safety rules of Raft checked after every event.
 
 import (
+	"encoding/json"
 	"fmt"
-	"slices"
+	"hash/fnv"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +33,22 @@ type cluster struct {
 	firstBy map[uint64]sim.NodeID     // who applied it first
 	leaders map[uint64]sim.NodeID     // the leader of each term, once seen
 	problem error                     // the first rule broken inside an apply
+	tallies map[sim.NodeID]*tally     // each node's service, current incarnation
+	hashAt  map[uint64]uint64         // the state after each index, as first applied
+	indexOf map[string]uint64         // where each command was first applied
 }
 
 func newCluster(t testing.TB, size int, seed uint64, network sim.Network) *cluster {
 	t.Helper()
+	return newClusterWith(t, size, seed, network, testCfg)
+}
+
+func newClusterWith(t testing.TB, size int, seed uint64, network sim.Network, cfg Config) *cluster {
+	t.Helper()
 	c := &cluster{t: t, applied: map[sim.NodeID][]ApplyMsg{}, chosen: map[uint64]ApplyMsg{},
-		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}, knownIn: map[uint64]uint64{}}
-	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(testCfg, c.service))
+		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}, knownIn: map[uint64]uint64{},
+		tallies: map[sim.NodeID]*tally{}, hashAt: map[uint64]uint64{}, indexOf: map[string]uint64{}}
+	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(cfg, c.service))
 	c.Invariant("applied entries agree", func() error { return c.problem })
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
 	c.Invariant("a leader holds every committed entry", c.leaderComplete)
@@ -46,34 +56,86 @@ func newCluster(t testing.TB, size int, seed uint64, network sim.Network) *clust
 	return c
 }
 
-// service is what runs on each incarnation of a node: it records what the
-// node applies, and checks each entry against what others applied.
-func (c *cluster) service(id sim.NodeID) func(ApplyMsg) {
+// service is what runs on each incarnation of a node: a fresh tally.
+func (c *cluster) service(id sim.NodeID) Service {
 	c.applied[id] = nil // a restarted node applies from the start again
-	return func(m ApplyMsg) {
-		prev := c.applied[id]
-		c.applied[id] = append(prev, m)
-		if c.problem != nil {
-			return
-		}
-		if want := uint64(len(prev)) + 1; m.Index != want {
-			c.problem = fmt.Errorf("%v applied index %d after %s, want index %d next\nrule: every committed entry is applied once, in index order, with no gaps (Figure 2: lastApplied goes up one at a time to commitIndex)",
-				id, m.Index, lastApplied(prev), want)
-			return
-		}
-		first, seen := c.chosen[m.Index]
-		if !seen {
-			c.chosen[m.Index], c.firstBy[m.Index] = m, id
-			if n := c.node(id); n != nil {
-				c.knownIn[m.Index] = n.Term()
-			}
-			return
-		}
-		if first.Term != m.Term || string(first.Command) != string(m.Command) {
-			c.problem = fmt.Errorf("%v applied %q (term %d) at index %d, where %v had applied %q (term %d)\nrule: once an entry is applied anywhere, no node applies another at its index (State Machine Safety, §5.4.3); see which rule of commitment let one of them through",
-				id, m.Command, m.Term, m.Index, c.firstBy[m.Index], first.Command, first.Term)
-		}
+	t := &tally{c: c, id: id}
+	c.tallies[id] = t
+	return t
+}
+
+// tally is the service of the cluster tests. Its state is the index of the
+// last entry it applied and a hash of every command up to there, in order;
+// a snapshot is that state. It checks each entry against what other nodes
+// applied at the same index, and each state against theirs.
+type tally struct {
+	c     *cluster
+	id    sim.NodeID
+	Index uint64
+	Hash  uint64
+}
+
+func (s *tally) Apply(m ApplyMsg) {
+	c := s.c
+	prev := c.applied[s.id]
+	c.applied[s.id] = append(prev, m)
+	if c.problem != nil {
+		return
 	}
+	if m.Index != s.Index+1 {
+		c.problem = fmt.Errorf("%v applied index %d after index %d, want index %d next\nrule: every committed entry is applied once, in index order, with no gaps (Figure 2: lastApplied goes up one at a time to commitIndex)",
+			s.id, m.Index, s.Index, s.Index+1)
+		return
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%s", s.Hash, m.Command)
+	s.Index, s.Hash = m.Index, h.Sum64()
+	first, seen := c.chosen[m.Index]
+	if !seen {
+		c.chosen[m.Index], c.firstBy[m.Index], c.hashAt[m.Index] = m, s.id, s.Hash
+		if n := c.node(s.id); n != nil {
+			c.knownIn[m.Index] = n.Term()
+		}
+		if _, ok := c.indexOf[string(m.Command)]; !ok {
+			c.indexOf[string(m.Command)] = m.Index
+		}
+		return
+	}
+	if first.Term != m.Term || string(first.Command) != string(m.Command) {
+		c.problem = fmt.Errorf("%v applied %q (term %d) at index %d, where %v had applied %q (term %d)\nrule: once an entry is applied anywhere, no node applies another at its index (State Machine Safety, §5.4.3); see which rule of commitment let one of them through",
+			s.id, m.Command, m.Term, m.Index, c.firstBy[m.Index], first.Command, first.Term)
+		return
+	}
+	if s.Hash != c.hashAt[m.Index] {
+		c.problem = fmt.Errorf("%v applied index %d on a state that differs from %v's at index %d: a snapshot it restored, or an entry it applied, was not the cluster's\nrule: a snapshot stands for exactly the entries up to its index (§7)",
+			s.id, m.Index, c.firstBy[m.Index], m.Index-1)
+	}
+}
+
+func (s *tally) Snapshot() []byte {
+	data, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+func (s *tally) Restore(data []byte) {
+	c := s.c
+	var snap tally
+	if err := json.Unmarshal(data, &snap); err != nil {
+		if c.problem == nil {
+			c.problem = fmt.Errorf("%v's service was given %d bytes to restore that are not a snapshot it made: %v\nrule: the data of a snapshot is the service's own, from Snapshot(), passed on unchanged", s.id, len(data), err)
+		}
+		return
+	}
+	if c.problem == nil && snap.Index < s.Index {
+		c.problem = fmt.Errorf("%v's service, at index %d, was told to restore a snapshot of index %d: it would undo entries it has applied\nrule: a node never restores a snapshot older than what it has applied; such a snapshot is old news (§7)", s.id, s.Index, snap.Index)
+	}
+	if h, ok := c.hashAt[snap.Index]; c.problem == nil && ok && h != snap.Hash {
+		c.problem = fmt.Errorf("%v's service restored a snapshot of index %d whose state differs from what %v applied up to there\nrule: a snapshot stands for exactly the entries up to its index (§7)", s.id, snap.Index, c.firstBy[snap.Index])
+	}
+	s.Index, s.Hash = snap.Index, snap.Hash
 }
 
 func lastApplied(prev []ApplyMsg) string {
@@ -128,15 +190,21 @@ func (c *cluster) leaderComplete() error {
 			continue
 		}
 		log := n.LogEntries()
-		for index := uint64(1); index <= uint64(len(c.chosen)); index++ {
+		first, _ := n.lastLog() // the log after the snapshot starts here
+		first++
+		if len(log) > 0 {
+			first = log[0].Index
+		}
+		for index := first; index <= uint64(len(c.chosen)); index++ {
 			m := c.chosen[index]
 			if n.Term() <= c.knownIn[index] {
 				continue
 			}
-			if index > uint64(len(log)) || log[index-1].Term != m.Term || string(log[index-1].Command) != string(m.Command) {
+			pos := index - first // entries before first are in the snapshot, checked by the service
+			if pos >= uint64(len(log)) || log[pos].Term != m.Term || string(log[pos].Command) != string(m.Command) {
 				held := "nothing"
-				if index <= uint64(len(log)) {
-					held = fmt.Sprintf("%q (term %d)", log[index-1].Command, log[index-1].Term)
+				if pos < uint64(len(log)) {
+					held = fmt.Sprintf("%q (term %d)", log[pos].Command, log[pos].Term)
 				}
 				return fmt.Errorf("%v leads term %d, and its log holds %s at index %d, where %v applied %q (term %d)\nrule: a leader's log holds every committed entry (Leader Completeness, §5.4): a node votes only for a candidate whose log is at least as up to date as its own (§5.4.1), and commits only what a majority holds",
 					id, n.Term(), held, index, c.firstBy[index], m.Command, m.Term)
@@ -167,8 +235,8 @@ func (c *cluster) appliedBy(cmd string) int {
 		if c.node(id) == nil {
 			continue
 		}
-		if slices.ContainsFunc(c.applied[id], func(m ApplyMsg) bool { return string(m.Command) == cmd }) {
-			count++
+		if index, ok := c.indexOf[cmd]; ok && c.tallies[id].Index >= index {
+			count++ // applied it, or restored a snapshot that holds it
 		}
 	}
 	return count

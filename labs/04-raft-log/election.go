@@ -22,7 +22,8 @@ import (
 type Node struct {
 	cfg   Config
 	env   sim.Env
-	apply func(ApplyMsg) // where committed entries go, in order
+	svc   Service        // what runs on top of the log
+	apply func(ApplyMsg) // svc.Apply: where committed entries go, in order
 
 	// Persistent state (Figure 2), saved with SaveHardState before any
 	// message that depends on it is sent. The log is in replication.
@@ -77,8 +78,11 @@ func (n *Node) HandleMessage(from sim.NodeID, msg sim.Message) {
 		// Any newer term makes a node a follower of that term (§5.1). An
 		// AppendEntries also names the leader.
 		leader := sim.NodeID(0)
-		if ae, ok := msg.(AppendEntries); ok {
-			leader = ae.Leader
+		switch m := msg.(type) {
+		case AppendEntries:
+			leader = m.Leader
+		case InstallSnapshot:
+			leader = m.Leader
 		}
 		n.becomeFollower(term, leader)
 	case term < n.term:
@@ -89,6 +93,8 @@ func (n *Node) HandleMessage(from sim.NodeID, msg sim.Message) {
 			n.env.Send(from, RequestVoteReply{Term: n.term})
 		case AppendEntries:
 			n.env.Send(from, AppendEntriesReply{Term: n.term, Index: m.PrevLogIndex})
+		case InstallSnapshot:
+			n.env.Send(from, InstallSnapshotReply{Term: n.term, Index: m.LastIncludedIndex})
 		}
 		return
 	}
@@ -108,6 +114,10 @@ func (n *Node) stepFollower(from sim.NodeID, msg sim.Message) {
 		n.handleRequestVote(from, m)
 	case AppendEntries:
 		n.followLeader(from, m)
+	case InstallSnapshot:
+		n.leader = m.Leader
+		n.resetElectionTimer()
+		n.handleInstallSnapshot(from, m)
 	}
 }
 
@@ -119,6 +129,9 @@ func (n *Node) stepCandidate(from sim.NodeID, msg sim.Message) {
 		// A leader of this term exists: stop campaigning (§5.2).
 		n.becomeFollower(m.Term, m.Leader)
 		n.followLeader(from, m)
+	case InstallSnapshot:
+		n.becomeFollower(m.Term, m.Leader)
+		n.stepFollower(from, m)
 	case RequestVoteReply:
 		if !m.VoteGranted {
 			return
@@ -139,6 +152,8 @@ func (n *Node) stepLeader(from sim.NodeID, msg sim.Message) {
 		n.env.Logf("BUG: AppendEntries from %v, another leader of term %d", from, m.Term)
 	case AppendEntriesReply:
 		n.handleAppendEntriesReply(from, m)
+	case InstallSnapshotReply:
+		n.handleInstallSnapshotReply(from, m)
 	}
 }
 

@@ -37,7 +37,7 @@ type one struct {
 func newOne(t *testing.T, id sim.NodeID, size int) *one {
 	t.Helper()
 	o := &one{t: t, env: nodetest.NewEnv(id, size, 7)}
-	o.node = NewNode(testCfg, func(m ApplyMsg) { o.applied = append(o.applied, m) })
+	o.node = NewNode(testCfg, ApplyFunc(func(m ApplyMsg) { o.applied = append(o.applied, m) }))
 	o.node.Start(o.env)
 	o.env.Take()
 	return o
@@ -51,7 +51,7 @@ func (o *one) reboot() {
 	o.t.Helper()
 	o.env.Reboot()
 	o.applied = nil
-	o.node = NewNode(testCfg, func(m ApplyMsg) { o.applied = append(o.applied, m) })
+	o.node = NewNode(testCfg, ApplyFunc(func(m ApplyMsg) { o.applied = append(o.applied, m) }))
 	o.guard("in Start, after a crash", func() { o.node.Start(o.env) })
 	o.env.Take()
 }

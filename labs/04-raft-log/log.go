@@ -4,7 +4,7 @@ package raftlog
 //
 // The API the tests use (keep these names and signatures):
 //
-//	New(cfg, service) / NewNode(cfg, apply)             // in raft.go, done
+//	New(cfg, service) / NewNode(cfg, svc)               // in raft.go, done
 //	(*Node).Start, HandleMessage, HandleTimer           // in election.go, done
 //	(*Node).Role(), Term(), VotedFor(), Leader()        // in election.go, done
 //	(*Node).Propose(cmd []byte) (index, term uint64, isLeader bool)
@@ -23,6 +23,9 @@ package raftlog
 //	Part 3  crash and recover: the log survives crashes (SaveLog and
 //	        LoadLog in raft.go), and clusters keep their promises through
 //	        crashes, restarts and partitions
+//	Part 4  snapshots: with cfg.SnapshotEvery, the service's state stands
+//	        in for the log up to a point, the log before it is dropped,
+//	        and a follower behind that point gets the snapshot
 //
 // The election in election.go calls the functions below at the points
 // where it needs the log; each says when. What Figure 2 of the Raft paper
@@ -45,10 +48,13 @@ type replication struct {
 	commitIndex uint64  // the highest index known to be committed
 	lastApplied uint64  // the highest index handed to n.apply
 
+	// TODO(part 4): what the snapshot covers.
+
 	// TODO(part 1): what a leader keeps about each follower.
 }
 
-// LogEntries returns a copy of the node's log.
+// LogEntries returns a copy of the node's log: from part 4 on, the
+// entries after its snapshot.
 func (n *Node) LogEntries() []Entry {
 	out := slices.Clone(n.log)
 	for i := range out {
@@ -67,6 +73,7 @@ func (n *Node) LastApplied() uint64 { return n.lastApplied }
 // term and vote are loaded: everything else the node knew is gone.
 func (n *Node) restore() {
 	// TODO(part 3): read back what you saved.
+	// TODO(part 4): and the snapshot, which the service restores from.
 }
 
 // Propose asks the leader to add cmd to the replicated log. It returns the
@@ -122,4 +129,15 @@ func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 func (n *Node) handleAppendEntriesReply(from sim.NodeID, m AppendEntriesReply) {
 	// TODO(part 1)
 	// TODO(part 2): what a refusal says about the follower's log.
+}
+
+// handleInstallSnapshot is a follower's answer to the leader of its term
+// (the term rules have run, and the election timer is reset).
+func (n *Node) handleInstallSnapshot(from sim.NodeID, m InstallSnapshot) {
+	// TODO(part 4)
+}
+
+// handleInstallSnapshotReply is the leader's side.
+func (n *Node) handleInstallSnapshotReply(from sim.NodeID, m InstallSnapshotReply) {
+	// TODO(part 4)
 }

@@ -64,6 +64,31 @@ type AppendEntriesReply struct {
 	ConflictIndex uint64
 }
 
+// InstallSnapshot is sent by the leader to a follower that needs entries
+// the leader has dropped into its snapshot (part 4, §7): the snapshot
+// stands for every entry up to LastIncludedIndex.
+type InstallSnapshot struct {
+	Term              uint64
+	Leader            sim.NodeID
+	LastIncludedIndex uint64
+	LastIncludedTerm  uint64
+	Data              []byte
+}
+
+// InstallSnapshotReply answers an InstallSnapshot.
+type InstallSnapshotReply struct {
+	Term  uint64 // the follower's term
+	Index uint64 // the request's LastIncludedIndex
+}
+
+func (m InstallSnapshot) String() string {
+	return fmt.Sprintf("InstallSnapshot{term %d, leader %v, up to %d:t%d, %d bytes}", m.Term, m.Leader, m.LastIncludedIndex, m.LastIncludedTerm, len(m.Data))
+}
+
+func (m InstallSnapshotReply) String() string {
+	return fmt.Sprintf("InstallSnapshotReply{term %d, up to %d}", m.Term, m.Index)
+}
+
 func (m RequestVote) String() string {
 	return fmt.Sprintf("RequestVote{term %d, candidate %v, last log %d:t%d}", m.Term, m.Candidate, m.LastLogIndex, m.LastLogTerm)
 }
@@ -114,6 +139,10 @@ func termOf(msg sim.Message) (uint64, bool) {
 	case AppendEntries:
 		return m.Term, true
 	case AppendEntriesReply:
+		return m.Term, true
+	case InstallSnapshot:
+		return m.Term, true
+	case InstallSnapshotReply:
 		return m.Term, true
 	}
 	return 0, false

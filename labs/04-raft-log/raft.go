@@ -23,6 +23,10 @@ type Config struct {
 	ElectionTimeoutMin time.Duration // default 150ms
 	ElectionTimeoutMax time.Duration // default 300ms
 	HeartbeatInterval  time.Duration // default 50ms
+	// SnapshotEvery turns on part 4: once this many entries have been
+	// applied since the last snapshot, the node takes a new one from its
+	// service and drops the log up to it. 0 means never.
+	SnapshotEvery int
 }
 
 // WithDefaults fills in the zero fields.
@@ -47,27 +51,49 @@ type ApplyMsg struct {
 	Command []byte
 }
 
-// NewNode returns a node that hands each committed entry to apply, once,
-// in order. apply runs inside the node's handler: it must not call the
-// node back.
-func NewNode(cfg Config, apply func(ApplyMsg)) *Node {
-	if apply == nil {
-		apply = func(ApplyMsg) {}
+// Service is what runs on a node on top of the log: a key-value store, a
+// counter, anything that changes only by applying commands in order. Its
+// methods run inside the node's handlers: they must not call the node
+// back.
+type Service interface {
+	// Apply applies one committed entry.
+	Apply(ApplyMsg)
+	// Snapshot returns the service's state as of the last entry it
+	// applied (part 4).
+	Snapshot() []byte
+	// Restore replaces the service's state with that of a snapshot
+	// (part 4).
+	Restore(snapshot []byte)
+}
+
+// ApplyFunc is a Service that only applies entries, with no state to
+// snapshot: enough until part 4.
+type ApplyFunc func(ApplyMsg)
+
+func (f ApplyFunc) Apply(m ApplyMsg)  { f(m) }
+func (ApplyFunc) Snapshot() []byte    { return nil }
+func (ApplyFunc) Restore(data []byte) {}
+
+// NewNode returns a node that hands each committed entry to svc, once,
+// in order.
+func NewNode(cfg Config, svc Service) *Node {
+	if svc == nil {
+		svc = ApplyFunc(func(ApplyMsg) {})
 	}
-	return &Node{cfg: cfg.WithDefaults(), apply: apply}
+	return &Node{cfg: cfg.WithDefaults(), svc: svc, apply: svc.Apply}
 }
 
 // New returns the constructor the simulator calls for each node, and
 // again for each restart: a fresh Node that knows nothing but its Config
 // until Start reads its Storage. service gives each incarnation of each
-// node the function its committed entries go to.
-func New(cfg Config, service func(id sim.NodeID) func(ApplyMsg)) func(id sim.NodeID) sim.Node {
+// node a fresh service, which starts empty.
+func New(cfg Config, service func(id sim.NodeID) Service) func(id sim.NodeID) sim.Node {
 	return func(id sim.NodeID) sim.Node {
-		var apply func(ApplyMsg)
+		var svc Service
 		if service != nil {
-			apply = service(id)
+			svc = service(id)
 		}
-		return NewNode(cfg, apply)
+		return NewNode(cfg, svc)
 	}
 }
 
@@ -156,4 +182,35 @@ func LoadLog(s sim.Storage) []Entry {
 		}
 	}
 	return log
+}
+
+// Snapshot is the service's state as of entry Index, of term Term: it
+// stands for the whole log up to there (part 4).
+type Snapshot struct {
+	Index uint64
+	Term  uint64
+	Data  []byte
+}
+
+const snapshotKey = "raft/snapshot"
+
+// SaveSnapshot writes snap to storage, in one write, durable when it
+// returns.
+func SaveSnapshot(s sim.Storage, snap Snapshot) {
+	data, err := json.Marshal(snap)
+	if err != nil {
+		panic(err)
+	}
+	s.Put(snapshotKey, data)
+}
+
+// LoadSnapshot reads what SaveSnapshot last wrote; Index 0 means none.
+func LoadSnapshot(s sim.Storage) Snapshot {
+	var snap Snapshot
+	if data, ok := s.Get(snapshotKey); ok {
+		if err := json.Unmarshal(data, &snap); err != nil {
+			panic(fmt.Sprintf("raft: damaged snapshot: %v", err))
+		}
+	}
+	return snap
 }

@@ -15,16 +15,20 @@ import (
 
 // replication is the log and what every node keeps about it (Figure 2).
 type replication struct {
-	log         []Entry // log[i] has Index i+1
+	log         []Entry // the entries after the snapshot: log[i] has Index snapIndex+i+1
 	commitIndex uint64  // the highest index known to be committed
 	lastApplied uint64  // the highest index handed to apply
+
+	// The snapshot stands for every entry up to snapIndex (part 4).
+	snapIndex, snapTerm uint64
+	snapData            []byte
 
 	// The leader's, reset each time it takes office.
 	nextIndex  map[sim.NodeID]uint64 // the next entry to send to each peer
 	matchIndex map[sim.NodeID]uint64 // the highest entry known to match on each peer
 }
 
-// LogEntries returns a copy of the node's log.
+// LogEntries returns a copy of the node's log after its snapshot.
 func (n *Node) LogEntries() []Entry {
 	out := slices.Clone(n.log)
 	for i := range out {
@@ -39,10 +43,19 @@ func (n *Node) CommitIndex() uint64 { return n.commitIndex }
 // LastApplied returns the highest index the node has applied.
 func (n *Node) LastApplied() uint64 { return n.lastApplied }
 
-// restore reads back the log, at boot and after every crash. Nothing is
-// known to be committed yet: the leader will say.
+// restore reads back the snapshot and the log, at boot and after every
+// crash. What the snapshot covers is committed and applied; of the rest
+// nothing is known to be committed yet: the leader will say.
 func (n *Node) restore() {
-	n.log = LoadLog(n.env.Storage())
+	snap := LoadSnapshot(n.env.Storage())
+	if snap.Index > 0 {
+		n.snapIndex, n.snapTerm, n.snapData = snap.Index, snap.Term, snap.Data
+		n.svc.Restore(snap.Data)
+		n.commitIndex, n.lastApplied = snap.Index, snap.Index
+	}
+	// A crash between saving a snapshot and saving the log after it
+	// leaves entries the snapshot already covers: drop them.
+	n.log = slices.DeleteFunc(LoadLog(n.env.Storage()), func(e Entry) bool { return e.Index <= n.snapIndex })
 }
 
 // persist saves the log. It runs before anything that tells another node,
@@ -69,26 +82,31 @@ func (n *Node) Propose(cmd []byte) (index, term uint64, isLeader bool) {
 	return e.Index, e.Term, true
 }
 
-// lastLog returns the index and term of the last entry, or 0, 0.
+// lastLog returns the index and term of the last entry, or of the
+// snapshot's last entry if the log after it is empty.
 func (n *Node) lastLog() (index, term uint64) {
 	if len(n.log) == 0 {
-		return 0, 0
+		return n.snapIndex, n.snapTerm
 	}
 	e := n.log[len(n.log)-1]
 	return e.Index, e.Term
 }
 
 // termAt returns the term of the entry at index, and false if the log
-// has no such entry. Index 0 is the empty log before the first entry.
+// has no such entry or has dropped it into the snapshot. The snapshot's
+// last entry has its term; index 0 is the empty log.
 func (n *Node) termAt(index uint64) (uint64, bool) {
-	if index == 0 {
-		return 0, true
-	}
-	if index > uint64(len(n.log)) {
+	switch last, _ := n.lastLog(); {
+	case index == n.snapIndex:
+		return n.snapTerm, true
+	case index < n.snapIndex || index > last:
 		return 0, false
 	}
-	return n.log[index-1].Term, true
+	return n.entry(index).Term, true
 }
+
+// entry returns the entry at index, which must be after the snapshot.
+func (n *Node) entry(index uint64) Entry { return n.log[index-n.snapIndex-1] }
 
 // logUpToDate reports whether a candidate's log, ending at lastIndex in
 // lastTerm, is at least as up to date as this node's (§5.4.1): the later
@@ -109,14 +127,20 @@ func (n *Node) startLeading() {
 }
 
 // sendAppendEntries sends a follower every entry from its nextIndex on
-// (none when it is up to date: a heartbeat).
+// (none when it is up to date: a heartbeat), or the snapshot if the
+// entries it needs are in it.
 func (n *Node) sendAppendEntries(to sim.NodeID) {
 	prev := n.nextIndex[to] - 1
+	if prev < n.snapIndex {
+		n.env.Send(to, InstallSnapshot{Term: n.term, Leader: n.env.ID(),
+			LastIncludedIndex: n.snapIndex, LastIncludedTerm: n.snapTerm, Data: n.snapData})
+		return
+	}
 	prevTerm, _ := n.termAt(prev)
 	n.env.Send(to, AppendEntries{
 		Term: n.term, Leader: n.env.ID(),
 		PrevLogIndex: prev, PrevLogTerm: prevTerm,
-		Entries:      n.log[prev:], // the network copies them
+		Entries:      n.log[prev-n.snapIndex:], // the network copies them
 		LeaderCommit: n.commitIndex,
 	})
 }
@@ -124,6 +148,17 @@ func (n *Node) sendAppendEntries(to sim.NodeID) {
 // handleAppendEntries is the follower's side of AppendEntries (Figure 2,
 // receiver implementation).
 func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
+	if m.PrevLogIndex < n.snapIndex {
+		// The snapshot already holds the start of this request: those
+		// entries are committed, so they match; check from its end.
+		skip := min(n.snapIndex-m.PrevLogIndex, uint64(len(m.Entries)))
+		m.Entries = m.Entries[skip:]
+		m.PrevLogIndex, m.PrevLogTerm = m.PrevLogIndex+skip, n.snapTerm
+		if m.PrevLogIndex < n.snapIndex {
+			n.env.Send(from, AppendEntriesReply{Term: n.term, Success: true, Index: m.PrevLogIndex})
+			return // all of it is old news
+		}
+	}
 	if term, ok := n.termAt(m.PrevLogIndex); !ok || term != m.PrevLogTerm {
 		n.env.Send(from, n.refusal(m.PrevLogIndex, term, ok))
 		return
@@ -137,7 +172,7 @@ func (n *Node) handleAppendEntries(from sim.NodeID, m AppendEntries) {
 			continue
 		}
 		if ok {
-			n.log = n.log[:e.Index-1] // a conflict: it and all that follow go
+			n.log = n.log[:e.Index-n.snapIndex-1] // a conflict: it and all that follow go
 		}
 		n.log = append(n.log, m.Entries[i:]...)
 		n.persist() // before the reply says it holds them
@@ -164,7 +199,10 @@ func (n *Node) refusal(prev, term uint64, held bool) AppendEntriesReply {
 		return r
 	}
 	first := prev
-	for first > 1 && n.log[first-2].Term == term {
+	for first > n.snapIndex+1 {
+		if t, _ := n.termAt(first - 1); t != term {
+			break
+		}
 		first--
 	}
 	r.ConflictTerm, r.ConflictIndex = term, first
@@ -216,7 +254,8 @@ func (n *Node) lastIndexOf(term uint64) uint64 {
 // term is never committed by counting replicas: a majority may hold it
 // and a later leader still overwrite it (§5.4.2, Figure 8).
 func (n *Node) advanceCommit() {
-	for i := uint64(len(n.log)); i > n.commitIndex; i-- {
+	last, _ := n.lastLog()
+	for i := last; i > n.commitIndex; i-- {
 		if term, _ := n.termAt(i); term != n.term {
 			break // earlier terms from here down
 		}
@@ -239,7 +278,57 @@ func (n *Node) advanceCommit() {
 func (n *Node) applyCommitted() {
 	for n.lastApplied < n.commitIndex {
 		n.lastApplied++
-		e := n.log[n.lastApplied-1]
+		e := n.entry(n.lastApplied)
 		n.apply(ApplyMsg{Index: e.Index, Term: e.Term, Command: slices.Clone(e.Command)})
 	}
+	if every := n.cfg.SnapshotEvery; every > 0 && n.lastApplied-n.snapIndex >= uint64(every) {
+		n.takeSnapshot()
+	}
+}
+
+// takeSnapshot has the service's state stand for the log up to the last
+// applied entry, and drops those entries.
+func (n *Node) takeSnapshot() {
+	term, _ := n.termAt(n.lastApplied)
+	n.log = slices.Clone(n.log[n.lastApplied-n.snapIndex:])
+	n.snapIndex, n.snapTerm, n.snapData = n.lastApplied, term, n.svc.Snapshot()
+	n.saveSnapshot()
+}
+
+// saveSnapshot saves the snapshot, then the log after it. A crash between
+// the two leaves the new snapshot and the old log, whose entries the
+// snapshot covers are dropped by restore; the other order would leave the
+// old snapshot and a log that no longer holds what came between.
+func (n *Node) saveSnapshot() {
+	SaveSnapshot(n.env.Storage(), Snapshot{Index: n.snapIndex, Term: n.snapTerm, Data: n.snapData})
+	n.persist()
+}
+
+// handleInstallSnapshot is a follower's side of InstallSnapshot (§7).
+func (n *Node) handleInstallSnapshot(from sim.NodeID, m InstallSnapshot) {
+	reply := InstallSnapshotReply{Term: n.term, Index: m.LastIncludedIndex}
+	if m.LastIncludedIndex <= n.commitIndex {
+		n.env.Send(from, reply) // it has all that, or more: a snapshot never rolls the state back
+		return
+	}
+	if term, ok := n.termAt(m.LastIncludedIndex); ok && term == m.LastIncludedTerm && m.LastIncludedIndex > n.snapIndex {
+		n.log = slices.Clone(n.log[m.LastIncludedIndex-n.snapIndex:]) // what follows is still good
+	} else {
+		n.log = nil
+	}
+	n.snapIndex, n.snapTerm, n.snapData = m.LastIncludedIndex, m.LastIncludedTerm, m.Data
+	n.svc.Restore(m.Data)
+	n.commitIndex, n.lastApplied = m.LastIncludedIndex, m.LastIncludedIndex
+	n.saveSnapshot()
+	n.env.Send(from, reply)
+}
+
+// handleInstallSnapshotReply is the leader's side: the follower holds
+// everything up to the snapshot's end.
+func (n *Node) handleInstallSnapshotReply(from sim.NodeID, m InstallSnapshotReply) {
+	if m.Index > n.matchIndex[from] {
+		n.matchIndex[from] = m.Index
+		n.advanceCommit()
+	}
+	n.nextIndex[from] = max(n.nextIndex[from], m.Index+1)
 }
