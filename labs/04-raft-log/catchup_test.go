@@ -31,6 +31,7 @@ func TestLeaderFindsTheMatchInAboutOneRoundTripPerConflictingTerm(t *testing.T) 
 		follower [][]Entry // what old leaders of terms 1, 2, 3 left on n2
 		terms    int       // how many terms of n2's log conflict
 	}{
+		{"an empty log", nil, 1},
 		{"60 entries behind", [][]Entry{termsRun(1, 1, 10)}, 1},
 		{"60 conflicting entries of two old terms", [][]Entry{termsRun(1, 1, 10), termsRun(11, 2, 20), termsRun(31, 3, 40)}, 2},
 		{"60 conflicting entries of four old terms", [][]Entry{termsRun(1, 1, 10), termsRun(11, 2, 5), termsRun(16, 3, 5), termsRun(21, 4, 5), termsRun(26, 5, 45)}, 4},
@@ -43,10 +44,15 @@ func TestLeaderFindsTheMatchInAboutOneRoundTripPerConflictingTerm(t *testing.T) 
 			leader.follow(3, 1, termsRun(1, 1, 10)...)
 			leader.deliver(3, AppendEntries{Term: 6, Leader: 3, PrevLogIndex: 10, PrevLogTerm: 1, Entries: termsRun(11, 6, 60)})
 			// n2: what the old leaders left.
-			follower.follow(3, 1, tc.follower[0]...)
-			for i, run := range tc.follower[1:] {
+			var first []Entry
+			if len(tc.follower) > 0 {
+				first = tc.follower[0]
+			}
+			follower.follow(3, 1, first...)
+			for i := 1; i < len(tc.follower); i++ {
+				run := tc.follower[i]
 				prev := run[0].Index - 1
-				follower.deliver(3, AppendEntries{Term: run[0].Term, Leader: 3, PrevLogIndex: prev, PrevLogTerm: tc.follower[i][len(tc.follower[i])-1].Term, Entries: run})
+				follower.deliver(3, AppendEntries{Term: run[0].Term, Leader: 3, PrevLogIndex: prev, PrevLogTerm: tc.follower[i-1][len(tc.follower[i-1])-1].Term, Entries: run})
 			}
 			before := follower.node.LogEntries()
 			h.post(1, leader.makeLeader())
@@ -54,12 +60,15 @@ func TestLeaderFindsTheMatchInAboutOneRoundTripPerConflictingTerm(t *testing.T) 
 			h.isolate(3)
 			delete(h.queue, [2]sim.NodeID{1, 3})
 
-			refusals, rounds := 0, 0
+			refusals, rounds, beats, toN3 := 0, 0, 0, 0
 			var trail []string
 			for rounds = 0; rounds < 200; rounds++ {
 				toFollower := h.queue[[2]sim.NodeID{1, 2}]
 				delete(h.queue, [2]sim.NodeID{1, 2})
+				toN3 += len(h.queue[[2]sim.NodeID{1, 3}])
+				delete(h.queue, [2]sim.NodeID{1, 3})
 				if len(toFollower) == 0 {
+					beats++
 					h.post(1, leader.fire(heartbeatTick{}))
 					if sameLog(follower.node.LogEntries(), leader.node.LogEntries()) {
 						break
@@ -86,6 +95,10 @@ func TestLeaderFindsTheMatchInAboutOneRoundTripPerConflictingTerm(t *testing.T) 
 			require.True(t, sameLog(follower.node.LogEntries(), leader.node.LogEntries()), lesson(
 				fmt.Sprintf("n2 started with log %s and the leader of term 7 has %s; after %d rounds of messages, n2 has %s", showLogShort(before), showLogShort(leader.node.LogEntries()), rounds, showLogShort(follower.node.LogEntries())),
 				"a leader keeps sending a follower earlier entries until their logs match, and then everything after (§5.3)"))
+			toN3 += len(h.queue[[2]sim.NodeID{1, 3}])
+			require.LessOrEqual(t, toN3, beats+1, lesson(
+				fmt.Sprintf("while n2 caught up, the leader sent n3, which was up to date, %d messages over %d heartbeats", toN3, beats),
+				"a refusal from one follower concerns that follower only: answer it with one AppendEntries to it, not to everyone"))
 			budget := tc.terms + 2
 			require.LessOrEqual(t, refusals, budget, lesson(
 				fmt.Sprintf("n2 started with log %s, the leader of term 7 has %s: n2 refused %d AppendEntries before the logs matched, over a budget of %d; the first were:\n    %s",

@@ -19,18 +19,28 @@ import (
 // Reference: Figure 2, "Persistent state on all servers (updated on
 // stable storage before responding to RPCs)".
 func TestFollowerSavesEntriesBeforeItSaysItHoldsThem(t *testing.T) {
-	n1 := newOne(t, 1, 3)
-	n1.follow(2, 1, ents(1, 1)...)
-	msg := AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 1, PrevLogTerm: 1, Entries: ents(2, 1, 1)}
-	n1.env.CrashOnSend() // the power fails the moment the reply is out
-	log := n1.deliver(2, msg)
-	n1.reboot()
-	sent := replies(log, 2)
-	require.True(t, len(sent) == 1 && sent[0].Success, "n1 answered %v with %s, want a success", msg, nodetest.List(nodetest.Sent(log)[2]))
-	got := n1.node.LogEntries()
-	require.True(t, sameLog(got, ents(1, 1, 1, 1)), lesson(
-		fmt.Sprintf("n1 was sent %v, answered %v, and lost power the moment the answer left; it restarted with log %s", msg, sent[0], showLog(got)),
-		"a follower saves the entries it takes before it answers (Figure 2: \"updated on stable storage before responding\"): the leader counts the answer towards a majority, and a node that forgets what it said it held can let a committed entry be lost"))
+	for _, tc := range []struct {
+		name string
+		msg  AppendEntries
+		want []Entry
+	}{
+		{"new entries at the end", AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 2, PrevLogTerm: 1, Entries: ents(3, 1, 1)}, ents(1, 1, 1, 1, 1)},
+		{"entries that replace a conflicting tail", AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 1, PrevLogTerm: 1, Entries: ents(2, 2)}, ents(1, 1, 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n1 := newOne(t, 1, 3)
+			n1.follow(2, 1, ents(1, 1, 1)...)
+			n1.env.CrashOnSend() // the power fails the moment the reply is out
+			log := n1.deliver(tc.msg.Leader, tc.msg)
+			n1.reboot()
+			sent := replies(log, tc.msg.Leader)
+			require.True(t, len(sent) == 1 && sent[0].Success, "n1 answered %v with %s, want a success", tc.msg, nodetest.List(nodetest.Sent(log)[tc.msg.Leader]))
+			got := n1.node.LogEntries()
+			require.True(t, sameLog(got, tc.want), lesson(
+				fmt.Sprintf("n1, with log [1:t1 2:t1], was sent %v, answered %v, and lost power the moment the answer left; it restarted with log %s, want %s", tc.msg, sent[0], showLog(got), showLog(tc.want)),
+				"a follower saves every change to its log before it answers (Figure 2: \"updated on stable storage before responding\"): the leader counts the answer towards a majority, and a node that forgets what it said it held can let a committed entry be lost"))
+		})
+	}
 }
 
 // Reference: Figure 2, persistent state; §5.3.

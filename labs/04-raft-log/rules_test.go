@@ -51,7 +51,14 @@ func TestLeaderAppendsEachProposalToItsLog(t *testing.T) {
 func TestLeaderSendsEachFollowerTheEntriesItLacks(t *testing.T) {
 	n1 := newOne(t, 1, 3)
 	n1.follow(2, 1, ents(1, 1, 1)...)
-	n1.makeLeader() // term 2, log [1:t1 2:t1]
+	first := n1.makeLeader() // term 2, log [1:t1 2:t1]
+	for _, p := range []sim.NodeID{2, 3} {
+		for _, m := range appends(first, p) {
+			require.True(t, m.PrevLogIndex == 2 && m.PrevLogTerm == 1 && len(m.Entries) == 0, lesson(
+				fmt.Sprintf("n1, with log [1:t1 2:t1], won the election of term 2 and sent %v %v", p, m),
+				"a new leader assumes each follower holds its whole log (nextIndex = its last index + 1) until a refusal says otherwise: its first AppendEntries carries no entries, only the check PrevLogIndex 2, PrevLogTerm 1. Starting from the first entry sends the whole log to every follower at every election (Figure 2, state on leaders)"))
+		}
+	}
 	index, _, ok := n1.propose("z")
 	require.True(t, ok && index == 3, "the new leader of term 2, with 2 entries, proposes at index 3 (got %d, %v)", index, ok)
 	log := n1.env.Take()
@@ -114,6 +121,30 @@ func TestFollowerRefusesEntriesThatDoNotFollowItsLog(t *testing.T) {
 				fmt.Sprintf("a follower with log %s, nothing committed, refused %v, and then had commit index %d and had applied %s", showLog(before), tc.msg, n1.node.CommitIndex(), showApplied(n1.applied)),
 				"a refusal commits nothing: the follower has not shown that any of its entries is the leader's, and LeaderCommit speaks of the leader's entries (Figure 2, AppendEntries rules 2 and 5)"))
 		})
+	}
+}
+
+// Reference: §5.3, the paragraph on finding the match fast; messages.go.
+func TestARefusalSaysWhereTheConflictingTermStarts(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		prev      uint64
+		wantTerm  uint64
+		wantIndex uint64
+	}{
+		{"prev in a term of the log", 5, 2, 4},
+		{"prev beyond the log", 9, 0, 7},
+	} {
+		n1 := newOne(t, 1, 3)
+		n1.follow(2, 1, ents(1, 1, 1, 1)...)
+		n1.deliver(3, AppendEntries{Term: 2, Leader: 3, PrevLogIndex: 3, PrevLogTerm: 1, Entries: ents(4, 2, 2, 2)})
+		msg := AppendEntries{Term: 3, Leader: 4, PrevLogIndex: tc.prev, PrevLogTerm: 3}
+		log := n1.deliver(4, msg)
+		r := replies(log, 4)
+		require.True(t, len(r) == 1 && !r[0].Success && r[0].ConflictTerm == tc.wantTerm && r[0].ConflictIndex == tc.wantIndex, lesson(
+			fmt.Sprintf("%s: a follower with log [1:t1 2:t1 3:t1 4:t2 5:t2 6:t2] was sent %v and answered %s, want ConflictTerm %d, ConflictIndex %d",
+				tc.name, msg, nodetest.List(nodetest.Sent(log)[4]), tc.wantTerm, tc.wantIndex),
+			"a refusal says what the follower holds at PrevLogIndex: the term of its entry there and the first index it holds of that term; or, if its log is shorter, ConflictTerm 0 and one past its last entry (messages.go, part 2)"))
 	}
 }
 
@@ -302,6 +333,11 @@ func TestLeaderCountsOnlyWhatAFollowerSaidItHolds(t *testing.T) {
 	require.Equal(t, 3, int(n5.node.CommitIndex()), lesson(
 		"the leader of 5 nodes heard n2 say it held up to 3, then a late reply of n2 saying 1, then n3 saying 3: n1, n2 and n3 hold index 3. Its commit index",
 		"what a follower is known to hold only grows: a late reply to an earlier request says less than the follower has since said, and must not lower matchIndex"))
+	for _, m := range appends(n5.fire(heartbeatTick{}), 2) {
+		require.True(t, m.PrevLogIndex == 3 && len(m.Entries) == 0, lesson(
+			fmt.Sprintf("n2 had said it held up to 3, and then a late reply of n2 said 1; at the next heartbeat the leader sent n2 %v", m),
+			"nextIndex moves back only on a refusal: a late success says less than n2 has since said, and sending n2 again what it holds doubles the traffic"))
+	}
 }
 
 // Reference: Figure 2, state on leaders, "reinitialized after election".
