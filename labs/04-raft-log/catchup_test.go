@@ -251,3 +251,27 @@ func TestReplicationSendsEachEntryAboutOnce(t *testing.T) {
 			idle, perSecond*5/4, testCfg.WithDefaults().HeartbeatInterval))
 	}
 }
+
+// Reference: 6.5840's TestSpeed: a client that waits for each command
+// must not wait for heartbeats.
+func TestACommandCommitsWithoutWaitingForAHeartbeat(t *testing.T) {
+	c := newCluster(t, 3, 0, sim.Network{})
+	c.one("warm-up", 3, 10*time.Second)
+	leader, _ := c.leader()
+	const count = 30
+	start := c.Now()
+	for i := range count {
+		cmd := fmt.Sprintf("fast-%d", i)
+		index, _, ok := c.node(leader).Propose([]byte(cmd))
+		if !ok {
+			c.Fatal(fmt.Errorf("%v led a moment ago, and its Propose returned false", leader))
+		}
+		c.RunUntil(fmt.Sprintf("the leader's commit of %q", cmd), 5*time.Second, func() bool { return c.node(leader).CommitIndex() >= index })
+	}
+	per := (c.Now() - start) / count
+	beat := testCfg.WithDefaults().HeartbeatInterval
+	if per > beat/2 {
+		c.Fatal(fmt.Errorf("%d commands proposed one after another, each once the last had committed, took %v each on average, on a network with 1 to 5 ms of latency; the heartbeat interval is %v\nrule: a leader sends a new entry to a follower that is waiting for nothing at once, not at the next heartbeat: a client waiting for each of its commands would otherwise wait for a heartbeat every time",
+			count, per, beat))
+	}
+}

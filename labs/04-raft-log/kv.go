@@ -10,8 +10,7 @@ package raftlog
 //	(*Server).Raft() *Node
 //	(*Clerk).Do(op Op, done func(value string))
 //
-// A server takes a clerk's request and, if its node leads, proposes it to
-// the log; it answers the clerk once the entry is applied. Every server
+// Servers take clerks' requests and put them in the log; every server
 // applies every committed command to its own copy of the store. A clerk
 // sends its request to the server it believes leads, and tries the others
 // until one says it is done.

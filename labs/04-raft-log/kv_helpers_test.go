@@ -162,7 +162,7 @@ func (c *kvCluster) requireEachAppendOnce() {
 			parts := strings.Split(s.Value(key), ";")
 			for i, p := range parts {
 				if p != "" && slices.Contains(parts[i+1:], p) {
-					c.Fatal(fmt.Errorf("%v's copy of %q holds %q twice: %q\nrule: a clerk sends every attempt of one operation with the same Seq, and each server applies a clerk's request once: it remembers the last Seq it applied for each clerk, and that table is part of the state, snapshots included (lab 01's idempotency keys, across leader changes)",
+					c.Fatal(fmt.Errorf("%v's copy of %q holds %q twice: %q\nrule: an operation takes effect once, however many times its clerk sends it and the log commits it, through leader changes, crashes and snapshots (lab 01's idempotency keys, across a cluster)",
 						id, key, p+";", s.Value(key)))
 				}
 			}
@@ -175,7 +175,7 @@ func (c *kvCluster) check() {
 	c.t.Helper()
 	c.requireEachAppendOnce()
 	if !linz.Check(c.t, c.history, linz.Options{}) {
-		c.t.FailNow()
+		c.Fatal(fmt.Errorf("the clerks' history above is not linearizable; the servers at the end:\n%s", c.states()))
 	}
 }
 

@@ -52,12 +52,12 @@ func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 	s.Apply(ApplyMsg{Index: 2, Term: 2, Command: x}) // the retry, proposed again by a new leader
 	require.Equal(t, "x;", s.Value("k"), lesson(
 		"clerk n9's append(k, x;) #1 was committed twice, at index 1 and, retried through a new leader, at index 2; the server's copy of k",
-		"a server applies each clerk's request once: it remembers, per clerk, the last Seq it applied, and skips a command whose Seq is not newer"))
+		"a request is applied once, however many times it is committed: a retry of a request already applied changes nothing (lab 01's rule, with the log as the servers' only shared memory)"))
 	s.Apply(ApplyMsg{Index: 3, Term: 2, Command: command(9, 2, Op{Kind: Append, Key: "k", Value: "y;"})})
 	s.Apply(ApplyMsg{Index: 4, Term: 2, Command: x}) // a late copy of #1
 	require.Equal(t, "x;y;", s.Value("k"), lesson(
 		"after n9's #1 (x;) and #2 (y;), a late copy of #1 was committed; the server's copy of k",
-		"a clerk does one operation at a time, so a Seq older than the last applied is an old request: skip it too"))
+		"a request older than one the clerk has since made is old news: applying it now would apply it twice, and out of order"))
 }
 
 func TestTheTableOfLastRequestsIsPartOfTheSnapshot(t *testing.T) {
@@ -71,7 +71,7 @@ func TestTheTableOfLastRequestsIsPartOfTheSnapshot(t *testing.T) {
 	restored.Apply(ApplyMsg{Index: 2, Term: 2, Command: x})
 	require.Equal(t, "x;", restored.Value("k"), lesson(
 		"a server restored from a snapshot taken after n9's append(k, x;) #1 then applied a retry of #1; its copy of k",
-		"the table of the last request applied per clerk is part of the state: a snapshot without it forgets which requests were applied, and a restarted or lagging server applies a retry again"))
+		"a snapshot stands for every entry up to its index, in all that they did: a server restored from it must treat a retry the way the server that took the snapshot would have"))
 }
 
 // Clerks on a network that loses, duplicates and reorders see one store.
@@ -152,7 +152,7 @@ func TestADeposedLeaderDoesNotServeStaleReads(t *testing.T) {
 		c.Heal()
 		c.RunUntil("clerk n6's get, once the network healed", 20*time.Second, func() bool { return done[a] })
 		if got != "new" {
-			c.Fatal(fmt.Errorf("clerk n6 was cut off with %v, the leader, while the other four servers elected a new leader and took put(k, new) from clerk n7; n6's get(k), sent after that put was done, returned %q\nrule: a leader must not answer a read from its own copy alone: it may have been deposed without knowing, and its copy be stale. Put the Get through the log too, so it is answered only once a majority has it (§8)",
+			c.Fatal(fmt.Errorf("clerk n6 was cut off with %v, the leader, while the other four servers elected a new leader and took put(k, new) from clerk n7; n6's get(k), sent after that put was done, returned %q\nrule: a clerk is told only what the store held at some instant between its call and its answer. A leader cut off may have been deposed without knowing it, so its own copy may be stale; and an answer must be for this very request, not for whatever took its place in the log (§8)",
 				leader, got))
 		}
 		c.check()

@@ -50,9 +50,8 @@ func (o Op) String() string {
 	return fmt.Sprintf("%v(%q, %q)", o.Kind, o.Key, o.Value)
 }
 
-// ClientRequest is a clerk's request to a server. Each clerk numbers its
-// operations 1, 2, 3…, and sends every attempt of one operation with the
-// same Seq.
+// ClientRequest is a clerk's request to a server. Seq is the clerk's to
+// number its requests with.
 type ClientRequest struct {
 	Client sim.NodeID
 	Seq    int

@@ -62,7 +62,8 @@ type Service interface {
 	// applied (part 4).
 	Snapshot() []byte
 	// Restore replaces the service's state with that of a snapshot
-	// (part 4).
+	// (part 4). A node that starts from a snapshot calls it before any
+	// Apply.
 	Restore(snapshot []byte)
 }
 

@@ -26,6 +26,10 @@ type replication struct {
 	// The leader's, reset each time it takes office.
 	nextIndex  map[sim.NodeID]uint64 // the next entry to send to each peer
 	matchIndex map[sim.NodeID]uint64 // the highest entry known to match on each peer
+	// inflight is the last entry sent to a follower that waits for its
+	// answer, 0 for none: new entries wait for that answer too, and then
+	// go out together.
+	inflight map[sim.NodeID]uint64
 }
 
 // LogEntries returns a copy of the node's log after its snapshot.
@@ -75,9 +79,13 @@ func (n *Node) Propose(cmd []byte) (index, term uint64, isLeader bool) {
 	e := Entry{Index: last + 1, Term: n.term, Command: slices.Clone(cmd)}
 	n.log = append(n.log, e)
 	n.persist() // the leader counts itself towards the majority
-	// The entry goes out with the next heartbeat, with every other entry
-	// proposed until then: sending at once would send again, with each
-	// proposal, every entry still on its way.
+	// A follower with nothing on its way gets the entry at once, not at
+	// the next heartbeat; the others get it with the answer they await.
+	for _, p := range n.env.Peers() {
+		if n.inflight[p] == 0 {
+			n.sendAppendEntries(p)
+		}
+	}
 	n.advanceCommit() // a cluster of one commits at once
 	return e.Index, e.Term, true
 }
@@ -121,6 +129,7 @@ func (n *Node) logUpToDate(lastIndex, lastTerm uint64) bool {
 func (n *Node) startLeading() {
 	last, _ := n.lastLog()
 	n.nextIndex, n.matchIndex = map[sim.NodeID]uint64{}, map[sim.NodeID]uint64{}
+	n.inflight = map[sim.NodeID]uint64{}
 	for _, p := range n.env.Peers() {
 		n.nextIndex[p] = last + 1
 	}
@@ -143,6 +152,9 @@ func (n *Node) sendAppendEntries(to sim.NodeID) {
 		Entries:      n.log[prev-n.snapIndex:], // the network copies them
 		LeaderCommit: n.commitIndex,
 	})
+	if last, _ := n.lastLog(); last > prev {
+		n.inflight[to] = last
+	}
 }
 
 // handleAppendEntries is the follower's side of AppendEntries (Figure 2,
@@ -219,6 +231,12 @@ func (n *Node) handleAppendEntriesReply(from sim.NodeID, m AppendEntriesReply) {
 			n.advanceCommit()
 		}
 		n.nextIndex[from] = max(n.nextIndex[from], m.Index+1)
+		if m.Index >= n.inflight[from] && n.inflight[from] != 0 {
+			n.inflight[from] = 0 // the answer the entries on their way waited for
+			if last, _ := n.lastLog(); n.nextIndex[from] <= last {
+				n.sendAppendEntries(from) // what was proposed meanwhile
+			}
+		}
 		return
 	}
 	if m.Index+1 != n.nextIndex[from] || m.Index <= n.matchIndex[from] {
@@ -331,4 +349,5 @@ func (n *Node) handleInstallSnapshotReply(from sim.NodeID, m InstallSnapshotRepl
 		n.advanceCommit()
 	}
 	n.nextIndex[from] = max(n.nextIndex[from], m.Index+1)
+	n.inflight[from] = 0
 }
