@@ -158,3 +158,32 @@ func TestADeposedLeaderDoesNotServeStaleReads(t *testing.T) {
 		c.check()
 	})
 }
+
+// Every server crashes at once while clerks wait, and all restart;
+// 6.5840's TestPersistConcurrent and TestSnapshotRecover.
+func TestTheStoreSurvivesEveryServerRestarting(t *testing.T) {
+	for _, every := range []int{0, 8} {
+		cfg := testCfg
+		cfg.SnapshotEvery = every
+		t.Run(fmt.Sprintf("SnapshotEvery %d", every), func(t *testing.T) {
+			sweep(t, func(t *testing.T, seed uint64) {
+				c := newKVCluster(t, 3, 3, seed, faulty, cfg)
+				c.workload(20)
+				for at := 300 * time.Millisecond; at < 2*time.Second; at += 500 * time.Millisecond {
+					c.At(at, "every server crashes", func() {
+						for _, id := range c.serverIDs() {
+							c.Crash(id)
+						}
+					})
+					c.At(at+50*time.Millisecond, "every server restarts", func() {
+						for _, id := range c.serverIDs() {
+							c.Restart(id)
+						}
+					})
+				}
+				c.finish(20, 60*time.Second)
+				c.check()
+			})
+		})
+	}
+}

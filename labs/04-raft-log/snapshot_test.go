@@ -313,3 +313,27 @@ func TestSnapshotsThroughCrashesAndPartitions(t *testing.T) {
 		c.requireSameApplied()
 	})
 }
+
+// Every node crashes at once, and every one restarts from its snapshot
+// and log; 6.5840's TestSnapshotAllCrash and TestSnapshotInit.
+func TestEveryNodeCrashesAndRestartsFromItsSnapshot(t *testing.T) {
+	cfg := testCfg
+	cfg.SnapshotEvery = 6
+	sweep(t, func(t *testing.T, seed uint64) {
+		c := newClusterWith(t, 3, seed, faulty, cfg)
+		for round := range 4 {
+			for i := range 8 {
+				c.one(fmt.Sprintf("round-%d-%d", round, i), 3, 10*time.Second)
+			}
+			for _, id := range c.IDs() {
+				c.Crash(id)
+			}
+			c.Run(100 * time.Millisecond)
+			for _, id := range c.IDs() {
+				c.Restart(id)
+			}
+		}
+		c.one("final", 3, 10*time.Second)
+		c.requireSameApplied()
+	})
+}
