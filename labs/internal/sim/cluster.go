@@ -58,6 +58,7 @@ func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 		}
 	}
 	c := &Cluster{World: newWorld(cfg, newNode, ring), t: t}
+	t.Cleanup(c.watch(HangLimit))
 	if ring != nil {
 		t.Cleanup(func() {
 			if t.Failed() {

@@ -48,6 +48,7 @@ type World struct {
 	inEvent    bool
 	sameTime   int // events handled since time last advanced
 	handled    uint64
+	handling   handling // for the watchdog of hung handlers
 }
 
 type invariant struct {
@@ -303,7 +304,9 @@ func (w *World) fire(e *event) {
 
 // handle runs node or test code, turning a panic into the run's failure.
 func (w *World) handle(node NodeID, what string, f func()) {
+	w.handling.enter(node, w.now, what)
 	defer func() {
+		w.handling.leave()
 		if v := recover(); v != nil {
 			if bad, ok := v.(misuse); ok {
 				w.fail(&Failure{Kind: "misuse", At: w.now, Node: node, Message: string(bad), Event: w.describeCurrent(what)})
