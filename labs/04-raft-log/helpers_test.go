@@ -68,7 +68,9 @@ func (o *one) deliver(from sim.NodeID, msg sim.Message) []nodetest.Did {
 func (o *one) guard(what string, call func()) {
 	o.t.Helper()
 	var failure string
-	sim.Guard(func() string { return fmt.Sprintf("%s: %v has been %s for %v, and has not returned", o.t.Name(), o.id(), what, sim.HangLimit) }, func() {
+	sim.Guard(func() string {
+		return fmt.Sprintf("%s: %v has been %s for %v, and has not returned", o.t.Name(), o.id(), what, sim.HangLimit)
+	}, func() {
 		defer func() {
 			if v := recover(); v != nil {
 				failure = fmt.Sprintf("%v panicked %s: %v\n\n%s\nits log was %s, commit %d", o.id(), what, v, nodeFrames(debug.Stack()), showLog(o.node.LogEntries()), o.node.CommitIndex())
