@@ -74,6 +74,59 @@ func TestTheTableOfLastRequestsIsPartOfTheSnapshot(t *testing.T) {
 		"a snapshot stands for every entry up to its index, in all that they did: a server restored from it must treat a retry the way the server that took the snapshot would have"))
 }
 
+// leadingServer is server n1 of 3 on a fake Env, elected leader of term 1.
+func leadingServer(t *testing.T) (*Server, *nodetest.Env) {
+	t.Helper()
+	s := aServer(t)
+	env := s.env.(*nodetest.Env)
+	p, _ := env.TimerLike(electionTimeout{})
+	env.Fire(p)
+	s.HandleTimer(p.Value)
+	s.HandleMessage(2, RequestVoteReply{Term: 1, VoteGranted: true})
+	require.Equal(t, Leader, s.Raft().Role(), "setting up: server n1 leads term 1")
+	env.Take()
+	return s, env
+}
+
+// answers returns the ClientReplies a server sent clerk n9.
+func answers(env *nodetest.Env) []ClientReply {
+	var out []ClientReply
+	for _, m := range nodetest.Sent(env.Take())[9] {
+		if r, ok := m.(ClientReply); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Reference: 6.5840's lab 4, "a leader that loses leadership".
+func TestAnAnswerIsForTheRequestThatWasCommitted(t *testing.T) {
+	req := ClientRequest{Client: 9, Seq: 5, Op: Op{Kind: Put, Key: "k", Value: "five"}}
+
+	s, env := leadingServer(t)
+	s.HandleMessage(9, req)
+	env.Take()
+	s.Apply(ApplyMsg{Index: 1, Term: 1, Command: command(9, 5, req.Op)})
+	got := answers(env)
+	require.True(t, len(got) == 1 && got[0].Seq == 5 && !got[0].WrongLeader, lesson(
+		fmt.Sprintf("server n1, the leader, took %v, and the entry at the index it was proposed at was committed and applied; n1 answered clerk n9 %v", req, got),
+		"once a request's entry is applied, the server that took it tells the clerk it is done"))
+
+	s, env = leadingServer(t)
+	s.HandleMessage(9, req)
+	env.Take()
+	// n1 is deposed; the new leader commits, at the index n1 gave #5, a
+	// late copy of the clerk's #4.
+	s.Apply(ApplyMsg{Index: 1, Term: 2, Command: command(9, 4, Op{Kind: Put, Key: "k", Value: "four"})})
+	for _, r := range answers(env) {
+		if r.Seq == 5 && !r.WrongLeader {
+			require.Fail(t, lesson(
+				fmt.Sprintf("server n1 took %v, and the index it gave it was then committed with the same clerk's request #4; n1 answered %v", req, r),
+				"an answer is for the request that was committed: the entry at the index must be this very request, the same clerk and the same Seq. Otherwise the request was lost, and the clerk must try again"))
+		}
+	}
+}
+
 // Clerks on a network that loses, duplicates and reorders see one store.
 func TestClerksSeeOneStore(t *testing.T) {
 	sweep(t, func(t *testing.T, seed uint64) {

@@ -185,14 +185,21 @@ func TestFollowerInstallsASnapshotAndKeepsTheEntriesAfterIt(t *testing.T) {
 // Reference: §7; a late or duplicated InstallSnapshot.
 func TestFollowerIgnoresASnapshotOlderThanWhatItCommitted(t *testing.T) {
 	n1 := newSnapOne(t, 1, 3)
-	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, Entries: termsRun(1, 1, 12), LeaderCommit: 12})
+	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, Entries: termsRun(1, 1, 15), LeaderCommit: 12})
+	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 15, PrevLogTerm: 1, LeaderCommit: 15})
+	snap, _ := storedLog(n1.one)
+	require.True(t, n1.node.LastApplied() == 15 && snap.Index >= 10 && snap.Index < 15, "setting up: a follower with a snapshot before 15 that has applied up to 15 (snapshot up to %d, applied %d)", snap.Index, n1.node.LastApplied())
 	before := n1.svc.String()
-	data, _ := json.Marshal(strings.Fields(cmds(1, 8, 1)))
-	msg := InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 8, LastIncludedTerm: 1, Data: data}
-	n1.deliver(2, msg)
-	require.True(t, n1.svc.String() == before && n1.node.LastApplied() == 12, lesson(
-		fmt.Sprintf("a follower that had applied up to 12 was sent a late %v; its service went from %q to %q, and LastApplied is %d", msg, before, n1.svc.String(), n1.node.LastApplied()),
-		"a snapshot that covers no more than what the follower has committed is old news: installing it would undo entries already applied"))
+	data, _ := json.Marshal(strings.Fields(cmds(1, 14, 1)))
+	msg := InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 14, LastIncludedTerm: 1, Data: data}
+	log := n1.deliver(2, msg)
+	require.True(t, n1.svc.String() == before && n1.node.LastApplied() == 15, lesson(
+		fmt.Sprintf("a follower with a snapshot up to %d, that had applied up to 15, was sent a late %v; its service went from %q to %q, and LastApplied is %d", snap.Index, msg, before, n1.svc.String(), n1.node.LastApplied()),
+		"a snapshot that covers no more than what the follower has committed is old news, even if it is newer than the follower's own snapshot: installing it would undo entries already applied"))
+	r := nodetest.Sent(log)[2]
+	require.True(t, len(r) == 1 && r[0] == sim.Message(InstallSnapshotReply{Term: 1, Index: 14}), lesson(
+		fmt.Sprintf("the follower answered the old snapshot with %s", nodetest.List(r)),
+		"old news still gets an answer, InstallSnapshotReply with its index: the leader may have missed the first answer, and without one it sends the snapshot again at every heartbeat"))
 }
 
 // Reference: §7; a follower whose snapshot covers the start of a request.
@@ -221,6 +228,15 @@ func TestARestartBeginsFromTheSnapshot(t *testing.T) {
 	require.Equal(t, cmds(1, snap.Index, 1), n1.svc.String(), lesson(
 		fmt.Sprintf("a follower with a snapshot up to %d crashed; after the restart its fresh service holds", snap.Index),
 		"a node starting again hands its snapshot to its service (Restore): what the snapshot covers is applied, and is not applied again"))
+	require.True(t, n1.node.CommitIndex() == snap.Index && n1.node.LastApplied() == snap.Index, lesson(
+		fmt.Sprintf("after a restart from a snapshot up to %d, CommitIndex is %d and LastApplied %d", snap.Index, n1.node.CommitIndex(), n1.node.LastApplied()),
+		"what a snapshot covers is committed: a node that starts from one knows it has committed and applied up to its index"))
+	old, _ := json.Marshal(strings.Fields(cmds(1, 8, 1)))
+	n1.deliver(2, InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 8, LastIncludedTerm: 1, Data: old})
+	last, _ := n1.node.lastLog()
+	require.Equal(t, 14, int(last), lesson(
+		fmt.Sprintf("after its restart from a snapshot up to %d, with entries up to 14 that it had told the leader it held, the follower was sent a late snapshot up to 8; its log now ends at", snap.Index),
+		"an old snapshot changes nothing: the follower keeps every entry it holds"))
 	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 14, PrevLogTerm: 1, LeaderCommit: 14})
 	require.Equal(t, cmds(1, 14, 1), n1.svc.String(), lesson(
 		"after its restart and an AppendEntries with LeaderCommit 14, the service holds",
@@ -229,26 +245,59 @@ func TestARestartBeginsFromTheSnapshot(t *testing.T) {
 
 // Reference: §7, "a crash between the two can never lose or duplicate".
 func TestACrashWhileTakingASnapshotLosesNothing(t *testing.T) {
-	for k := 1; k <= 6; k++ {
-		n1 := newSnapOne(t, 1, 3)
-		n1.follow(2, 1, termsRun(1, 1, 7)...) // answered: the leader counts them
-		commit := AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 7, PrevLogTerm: 1, LeaderCommit: 7}
-		n1.env.CrashAfterWrites(k)
-		n1.deliver(2, commit)
-		if !n1.env.Down() {
-			break // fewer than k writes: every crash point was tried
+	for _, committed := range []uint64{7, 5} {
+		for k := 1; k <= 6; k++ {
+			n1 := newSnapOne(t, 1, 3)
+			n1.follow(2, 1, termsRun(1, 1, 7)...) // answered: the leader counts them
+			commit := AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 7, PrevLogTerm: 1, LeaderCommit: committed}
+			n1.env.CrashAfterWrites(k)
+			n1.deliver(2, commit)
+			if !n1.env.Down() {
+				break // fewer than k writes: every crash point was tried
+			}
+			n1.boot()
+			snap, log := storedLog(n1.one)
+			held := fmt.Sprintf("a snapshot up to %d and a saved log of %s", snap.Index, showLogShort(log))
+			all := AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 7, PrevLogTerm: 1, LeaderCommit: 7}
+			r := replies(n1.deliver(2, all), 2)
+			require.True(t, len(r) == 1 && r[0].Success, lesson(
+				fmt.Sprintf("a follower holding 7 entries, which it had told the leader it held, was told %d of them were committed, and crashed after write number %d of its snapshot; it restarted with %s, and refused %v", committed, k, held, all),
+				"save a snapshot so that a crash between any two writes leaves everything the node had: the snapshot first, then the log without what it covers. The other way round, a crash leaves the old snapshot and a log that no longer holds the entries between them, entries the leader has counted"))
+			require.Equal(t, cmds(1, 7, 1), n1.svc.String(), lesson(
+				fmt.Sprintf("after a crash at write number %d of its snapshot (%d of 7 entries committed) and a restart with %s, the follower was told that all 7 are committed; its service holds", k, committed, held),
+				"each committed entry is in the service's state exactly once, in order: restored from the snapshot, or applied after it. Saved entries that the snapshot already covers are not the log after it"))
 		}
-		n1.boot()
-		snap, log := storedLog(n1.one)
-		held := fmt.Sprintf("a snapshot up to %d and a saved log of %s", snap.Index, showLogShort(log))
-		r := replies(n1.deliver(2, commit), 2)
-		require.True(t, len(r) == 1 && r[0].Success, lesson(
-			fmt.Sprintf("a follower holding 7 entries, which it had told the leader it held, was told they were committed, and crashed after write number %d of its snapshot; it restarted with %s, and refused %v", k, held, commit),
-			"save a snapshot so that a crash between any two writes leaves everything the node had: the snapshot first, then the log without what it covers. The other way round, a crash leaves the old snapshot and a log that no longer holds the entries between them, entries the leader has counted"))
-		require.Equal(t, cmds(1, 7, 1), n1.svc.String(), lesson(
-			fmt.Sprintf("after a crash at write number %d of its snapshot and a restart with %s, the follower was told again that 7 entries are committed; its service holds", k, held),
-			"each committed entry is in the service's state exactly once: restored from the snapshot, or applied after it"))
 	}
+}
+
+// Reference: §7; a follower that loses power right after it answered an
+// InstallSnapshot.
+func TestFollowerSavesASnapshotBeforeItAnswers(t *testing.T) {
+	n1 := newSnapOne(t, 1, 3)
+	n1.follow(2, 1, termsRun(1, 1, 3)...)
+	data, _ := json.Marshal(strings.Fields(cmds(1, 10, 1)))
+	msg := InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 10, LastIncludedTerm: 1, Data: data}
+	n1.env.CrashOnSend()
+	log := n1.deliver(2, msg)
+	require.NotEmpty(t, nodetest.Sent(log)[2], "setting up: the follower answered %v", msg)
+	n1.boot()
+	require.Equal(t, cmds(1, 10, 1), n1.svc.String(), lesson(
+		fmt.Sprintf("a follower installed %v, answered, and lost power the moment the answer left; after the restart its service holds", msg),
+		"a follower saves a snapshot it installs before it answers: the leader takes the answer to mean the follower holds everything up to the snapshot's index, and never sends it those entries again"))
+}
+
+// Reference: §5.3 and §7: a refusal counts the entries a snapshot holds.
+func TestARefusalCountsTheEntriesInTheSnapshot(t *testing.T) {
+	n1 := newSnapOne(t, 1, 3)
+	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, Entries: termsRun(1, 1, 14), LeaderCommit: 12})
+	snap, _ := storedLog(n1.one)
+	require.True(t, snap.Index > 0, "setting up: a snapshot after applying 12 entries")
+	msg := AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 20, PrevLogTerm: 1}
+	log := n1.deliver(2, msg)
+	r := replies(log, 2)
+	require.True(t, len(r) == 1 && !r[0].Success && r[0].ConflictTerm == 0 && r[0].ConflictIndex == 15, lesson(
+		fmt.Sprintf("a follower with a snapshot up to %d and entries up to 14 was sent %v and answered %s, want ConflictTerm 0, ConflictIndex 15", snap.Index, msg, nodetest.List(nodetest.Sent(log)[2])),
+		"the hint of a refusal counts from the start of the log, snapshot included: one past the last entry the follower holds, wherever its snapshot ends"))
 }
 
 // Storage stays bounded however long the cluster runs; 6.5840's
