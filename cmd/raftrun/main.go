@@ -1,11 +1,12 @@
-// Command raftrun runs lab 03's Raft election node as a real cluster on
-// loopback TCP, and prints who leads as it changes. Stop and start nodes from
-// the keyboard and watch the cluster elect a new leader.
+// Command raftrun runs a lab's Raft nodes as a real cluster on loopback
+// TCP, and prints who leads as it changes. Stop and start nodes from the
+// keyboard and watch the cluster elect a new leader; with lab 04, put and
+// get keys through a clerk while you do.
 //
-//	go run ./cmd/raftrun [-lab 03] [-n 5] [-solution] [-seed N] [-log]
+//	go run ./cmd/raftrun [-lab 03|04] [-n 5] [-solution] [-seed N] [-log]
 //
-// It runs your labs/03-raft-election/node.go; with -solution, the reference
-// solution instead.
+// It runs your labs/03-raft-election/node.go, or lab 04's log.go and
+// kv.go; with -solution, the reference solution instead.
 package main
 
 import (
@@ -52,6 +53,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSolution(opts, stdin, stdout, stderr)
 	}
 	t := raftTarget()
+	if opts.lab.dir == "04-raft-log" {
+		t = kvTarget(opts.n)
+	}
 	err := watch.Run(ctx, watch.Session{
 		N:    opts.n,
 		Seed: opts.seed,
@@ -84,7 +88,10 @@ type lab struct {
 }
 
 // labs lists the labs with a runnable node. Lab 01 is a service, not a node.
-var labs = []lab{{names: []string{"03", "3", "raft-election"}, dir: "03-raft-election"}}
+var labs = []lab{
+	{names: []string{"03", "3", "raft-election"}, dir: "03-raft-election"},
+	{names: []string{"04", "4", "raft-log"}, dir: "04-raft-log"},
+}
 
 func findLab(name string) (lab, bool) {
 	for _, l := range labs {
@@ -97,10 +104,11 @@ func findLab(name string) (lab, bool) {
 	return lab{}, false
 }
 
-const usage = `Usage: raftrun [-lab 03] [-n 5] [-solution] [-seed N] [-log]
+const usage = `Usage: raftrun [-lab 03|04] [-n 5] [-solution] [-seed N] [-log]
 
 Runs a lab's Raft node as a cluster on loopback TCP and prints each change
-of leader. Type commands while it runs: stop N, start N, status, help, quit.
+of leader. Type commands while it runs: stop N, start N, status, help, quit;
+with -lab 04, also put K V, append K V and get K, through a clerk.
 
 Flags:
 `
@@ -110,7 +118,7 @@ Flags:
 func parseFlags(args []string, stdout, stderr io.Writer) (opts options, code int, ok bool) {
 	fs := flag.NewFlagSet("raftrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	labName := fs.String("lab", "03", "the lab whose node to run: 03, 3 or raft-election")
+	labName := fs.String("lab", "03", "the lab whose nodes to run: 03 (raft-election) or 04 (raft-log)")
 	fs.IntVar(&opts.n, "n", 5, fmt.Sprintf("how many nodes, 1 to %d", maxNodes))
 	fs.BoolVar(&opts.solution, "solution", false, "run the reference solution instead of your node.go")
 	fs.Uint64Var(&opts.seed, "seed", 1, "seed of the nodes' random timeouts (a live run never repeats exactly)")
@@ -136,7 +144,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (opts options, code int
 	}
 	bad := func(format string, args ...any) (options, int, bool) {
 		fmt.Fprintf(stderr, "raftrun: %s\n", fmt.Sprintf(format, args...))
-		fmt.Fprintln(stderr, "Usage: raftrun [-lab 03] [-n 5] [-solution] [-seed N] [-log]")
+		fmt.Fprintln(stderr, "Usage: raftrun [-lab 03|04] [-n 5] [-solution] [-seed N] [-log]")
 		return opts, exitUsage, false
 	}
 	if fs.NArg() > 0 {
@@ -144,7 +152,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (opts options, code int
 	}
 	l, found := findLab(*labName)
 	if !found {
-		return bad("-lab %s: no such lab with a node to run; -lab accepts 03, 3 or raft-election (lab 03, Raft leader election)", *labName)
+		return bad("-lab %s: no such lab with a node to run; -lab accepts 03, 3 or raft-election (lab 03, Raft leader election) and 04, 4 or raft-log (lab 04, the replicated log and its key-value store)", *labName)
 	}
 	opts.lab = l
 	if opts.n < 1 || opts.n > maxNodes {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/distlings/distlings/grader/catalog"
+	"github.com/distlings/distlings/labs/watch"
 )
 
 // The cluster itself (leader lines, stop, start, status, quit) is tested in
@@ -56,11 +58,32 @@ func TestHelpGoesToStdout(t *testing.T) {
 }
 
 func TestLabNames(t *testing.T) {
-	for _, name := range []string{"03", "3", "raft-election"} {
-		opts, code, ok := parseFlags([]string{"-lab", name}, nil, nil)
-		if !ok || opts.lab.dir != "03-raft-election" || opts.n != 5 {
-			t.Errorf("-lab %s: ok %v (exit %d), lab %q, n %d", name, ok, code, opts.lab.dir, opts.n)
+	for dir, names := range map[string][]string{"03-raft-election": {"03", "3", "raft-election"}, "04-raft-log": {"04", "4", "raft-log"}} {
+		for _, name := range names {
+			opts, code, ok := parseFlags([]string{"-lab", name}, nil, nil)
+			if !ok || opts.lab.dir != dir || opts.n != 5 {
+				t.Errorf("-lab %s: ok %v (exit %d), lab %q, n %d", name, ok, code, opts.lab.dir, opts.n)
+			}
 		}
+	}
+}
+
+// Lab 04's clerk takes put, append and get; the commands check their
+// arguments before they reach it.
+func TestLab04TakesPutAppendAndGet(t *testing.T) {
+	tg := kvTarget(3)
+	var names []string
+	for _, c := range tg.Commands {
+		names = append(names, c.Name)
+	}
+	if tg.Clients != 1 || !slices.Equal(names, []string{"put", "append", "get"}) {
+		t.Fatalf("lab 04's target: %d clients and commands %v, want 1 clerk and put, append, get", tg.Clients, names)
+	}
+	var printed []string
+	a := fakeActions{printf: func(format string, args ...any) { printed = append(printed, fmt.Sprintf(format, args...)) }}
+	tg.Commands[0].Run([]string{"k"}, a)
+	if len(printed) != 1 || printed[0] != "usage: put KEY VALUE" {
+		t.Errorf("put with one argument printed %q, want its usage", printed)
 	}
 }
 
@@ -187,3 +210,11 @@ func TestRunsTheLabsNode(t *testing.T) {
 		}
 	}
 }
+
+// fakeActions is a command's world with no cluster: it only prints.
+type fakeActions struct {
+	watch.Actions // nil: a command that reached the cluster would panic
+	printf        func(string, ...any)
+}
+
+func (f fakeActions) Printf(format string, args ...any) { f.printf(format, args...) }

@@ -29,10 +29,33 @@ func (w *watcher) command(line string) (quit bool) {
 	case "quit", "exit", "q":
 		return true
 	default:
-		w.out.line("unknown command %q: try stop N, start N, status, help or quit", f[0])
+		for _, c := range w.t.Commands {
+			if c.Name == f[0] {
+				// Arguments keep their case: keys and values are the user's.
+				c.Run(strings.Fields(line)[1:], actions{w})
+				return false
+			}
+		}
+		w.out.line("unknown command %q: try %s", f[0], w.commandNames())
 	}
 	return false
 }
+
+// commandNames lists the commands for a mistake's message.
+func (w *watcher) commandNames() string {
+	names := []string{"stop N", "start N", "status"}
+	for _, c := range w.t.Commands {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ") + ", help or quit"
+}
+
+// actions is what a target's commands may do.
+type actions struct{ w *watcher }
+
+func (a actions) Do(id sim.NodeID, f func(sim.Node)) error { return a.w.c.Do(id, f) }
+func (a actions) Printf(format string, args ...any)        { a.w.out.event(format, args...) }
+func (a actions) Clients() []sim.NodeID                    { return a.w.c.IDs()[a.w.s.N:] }
 
 func (w *watcher) stop(f []string) {
 	id, ok := w.nodeArg(f)
@@ -107,4 +130,13 @@ func (w *watcher) help() {
   status    every node's role, term, vote and leader
   help      this list
   quit      stop the cluster and exit (also: end of input, Ctrl-C)`)
+	for _, c := range w.t.Commands {
+		w.out.line("  %s", c.Usage)
+	}
+}
+
+// DoOn runs f on node id's goroutine with the node as an N: for commands
+// written outside labs/, which may not name sim.Node.
+func DoOn[N sim.Node](a Actions, id sim.NodeID, f func(N)) error {
+	return a.Do(id, func(n sim.Node) { f(n.(N)) })
 }

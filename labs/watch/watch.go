@@ -46,12 +46,41 @@ type State struct {
 
 // Target is what a cluster runs.
 type Target struct {
+	// NewNode makes node 1 to N, and the clients after them.
 	NewNode func(sim.NodeID) sim.Node
 	// State reads a node's state. It is called on the node's own
 	// goroutine (with live.Cluster.Do), never concurrently with its events.
 	State func(sim.Node) State
 	// Hint is printed once if no leader is ever elected.
 	Hint string
+	// Clients is how many nodes after the N run as clients of the
+	// others: they are started with the cluster, and neither shown nor
+	// stopped.
+	Clients int
+	// Commands are more commands to type, e.g. a key-value store's put
+	// and get, sent through a client.
+	Commands []Command
+}
+
+// Command is a command a Target adds.
+type Command struct {
+	Name  string // what is typed first, e.g. "put"
+	Usage string // e.g. "put K V   set key K to V, through the clerk"
+	// Run runs the command's arguments. It runs on Run's goroutine;
+	// a reaches the nodes and prints.
+	Run func(args []string, a Actions)
+}
+
+// Actions is what a Command may do.
+type Actions interface {
+	// Do runs f on node id's own goroutine, between two of its events;
+	// it fails if the node is down.
+	Do(id sim.NodeID, f func(sim.Node)) error
+	// Printf prints a line stamped with the time, whenever it is called
+	// from whatever goroutine.
+	Printf(format string, args ...any)
+	// Clients returns the ids of the clients.
+	Clients() []sim.NodeID
 }
 
 // For makes the Target of nodes of type N, so that state gets each node as
@@ -80,13 +109,17 @@ func Run(ctx context.Context, s Session, t Target, stdin io.Reader, stdout io.Wr
 	if s.Log {
 		cfg.Log = out.raw // live stamps the time and node itself
 	}
-	c, err := live.Start(s.N, t.NewNode, cfg)
+	c, err := live.Start(s.N+t.Clients, t.NewNode, cfg)
 	if err != nil {
 		return err
 	}
 	w := &watcher{s: s, t: t, c: c, out: out}
 	out.line("%d nodes of %s on loopback TCP, seed %d", s.N, s.What, s.Seed)
-	out.line("commands: stop N, start N, status, help, quit (or Ctrl-D)")
+	more := ""
+	for _, c := range t.Commands {
+		more += ", " + strings.TrimSpace(strings.SplitN(c.Usage, "  ", 2)[0])
+	}
+	out.line("commands: stop N, start N, status%s, help, quit (or Ctrl-D)", more)
 
 	done := make(chan struct{})
 	defer close(done)
@@ -155,7 +188,7 @@ type nodeView struct {
 // fields from here would race with its event loop.
 func (w *watcher) snapshot() []nodeView {
 	var views []nodeView
-	for _, id := range w.c.IDs() {
+	for _, id := range w.c.IDs()[:w.s.N] {
 		v := nodeView{id: id}
 		v.up = w.c.Do(id, func(n sim.Node) { v.State = w.t.State(n) }) == nil
 		views = append(views, v)

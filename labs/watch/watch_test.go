@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/distlings/distlings/labs/internal/sim"
 )
 
 // output is a mutex-guarded buffer that tells waiters when it grows, so
@@ -249,5 +251,41 @@ func TestAClusterThatCannotStartIsAnError(t *testing.T) {
 	err := Run(context.Background(), Session{N: 0}, lowestTarget, strings.NewReader(""), io.Discard)
 	if err == nil {
 		t.Fatal("Run of 0 nodes returned no error")
+	}
+}
+
+func TestATargetsCommandsRunThroughItsClients(t *testing.T) {
+	target := lowestTarget
+	target.NewNode = func(id sim.NodeID) sim.Node {
+		if id > 3 {
+			return silent{}
+		}
+		return newLowest(id)
+	}
+	target.Clients = 1
+	target.Commands = []Command{{
+		Name:  "ping",
+		Usage: "ping X    say X through the client",
+		Run: func(args []string, a Actions) {
+			client := a.Clients()[0]
+			err := a.Do(client, func(n sim.Node) { a.Printf("%v says %s", client, strings.Join(args, " ")) })
+			if err != nil {
+				a.Printf("no client: %v", err)
+			}
+		},
+	}}
+	s := start(t, Session{N: 3, Seed: 1}, target)
+	s.wait("is leader of term")
+	s.send("ping Hello There")
+	s.wait("n4 says Hello There")
+	s.send("help")
+	s.wait("ping X    say X through the client")
+	s.send("stop 4")
+	s.wait(`no node "4": the nodes are 1 to 3`)
+	s.send("bogus")
+	s.wait("try stop N, start N, status, ping, help or quit")
+	s.waitStatus("n1  leader         term 1")
+	if strings.Contains(s.out.String(), "n4  ") {
+		t.Errorf("the status shows the client:\n%s", s.out)
 	}
 }
