@@ -36,6 +36,7 @@ type cluster struct {
 	tallies map[sim.NodeID]*tally     // each node's service, current incarnation
 	hashAt  map[uint64]uint64         // the state after each index, as first applied
 	indexOf map[string]uint64         // where each command was first applied
+	events  int                       // invariant checks so far
 }
 
 func newCluster(t testing.TB, size int, seed uint64, network sim.Network) *cluster {
@@ -53,6 +54,7 @@ func newClusterWith(t testing.TB, size int, seed uint64, network sim.Network, cf
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
 	c.Invariant("a leader holds every committed entry", c.leaderComplete)
 	c.Invariant("no node loses an entry it committed", c.keepsCommitted)
+	c.Invariant("logs that agree on an entry agree on all before it", c.logsMatch)
 	return c
 }
 
@@ -160,6 +162,55 @@ func (c *cluster) oneLeaderPerTerm() error {
 			return fmt.Errorf("two leaders in term %d: %v and %v\nrule: each node votes once per term, and a leader needs a majority (§5.2)", n.Term(), prev, id)
 		}
 		c.leaders[n.Term()] = id
+	}
+	return nil
+}
+
+// logsMatchEvery is how often, in events, Log Matching is checked: it
+// compares every pair of logs, too slow for every event of every seed.
+const logsMatchEvery = 64
+
+// logsMatch checks the Log Matching Property (§5.3): if two logs hold an
+// entry of the same index and term, they hold the same entries up to it.
+func (c *cluster) logsMatch() error {
+	if c.events++; c.events%logsMatchEvery != 0 {
+		return nil
+	}
+	ids := c.IDs()
+	for i, a := range ids {
+		for _, b := range ids[i+1:] {
+			na, nb := c.node(a), c.node(b)
+			if na == nil || nb == nil {
+				continue
+			}
+			if err := matching(a, na.LogEntries(), b, nb.LogEntries()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// matching compares two logs (each may start after a snapshot) over the
+// indexes both hold.
+func matching(a sim.NodeID, la []Entry, b sim.NodeID, lb []Entry) error {
+	if len(la) == 0 || len(lb) == 0 {
+		return nil
+	}
+	first := max(la[0].Index, lb[0].Index)
+	last := min(la[len(la)-1].Index, lb[len(lb)-1].Index)
+	agree := uint64(0) // the highest index whose entries have one term
+	for i := first; i <= last; i++ {
+		if la[i-la[0].Index].Term == lb[i-lb[0].Index].Term {
+			agree = i
+		}
+	}
+	for i := first; i <= agree; i++ {
+		ea, eb := la[i-la[0].Index], lb[i-lb[0].Index]
+		if ea.Term != eb.Term || string(ea.Command) != string(eb.Command) {
+			return fmt.Errorf("%v and %v both hold an entry of term %d at index %d, yet differ at index %d: %v has %q (term %d), %v has %q (term %d)\nrule: two logs with an entry of the same index and term hold the same entries up to it (Log Matching, §5.3): a follower takes entries only after checking PrevLogIndex and PrevLogTerm, and replaces whatever conflicts",
+				a, b, la[agree-la[0].Index].Term, agree, i, a, ea.Command, ea.Term, b, eb.Command, eb.Term)
+		}
 	}
 	return nil
 }
