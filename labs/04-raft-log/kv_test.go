@@ -26,6 +26,7 @@ func command(client sim.NodeID, seq int, op Op) []byte {
 	return EncodeCommand(Command{Client: client, Seq: seq, Op: op})
 }
 
+// Reference: §8, "clients of Raft"; the store's own operations.
 func TestTheStoreAppliesPutsAppendsAndGets(t *testing.T) {
 	s := aServer(t)
 	steps := []struct {
@@ -60,6 +61,8 @@ func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 		"a request older than one the clerk has since made is old news: applying it now would apply it twice, and out of order"))
 }
 
+// Reference: §7 and §8: a snapshot holds the whole state, the record of
+// applied requests included.
 func TestTheTableOfLastRequestsIsPartOfTheSnapshot(t *testing.T) {
 	s := aServer(t)
 	x := command(9, 1, Op{Kind: Append, Key: "k", Value: "x;"})
