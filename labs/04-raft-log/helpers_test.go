@@ -113,6 +113,15 @@ func replies(log []nodetest.Did, to sim.NodeID) []AppendEntriesReply {
 	return out
 }
 
+// sentMessages turns AppendEntries back into messages, for listing.
+func sentMessages(aes []AppendEntries) []sim.Message {
+	out := make([]sim.Message, len(aes))
+	for i, m := range aes {
+		out[i] = m
+	}
+	return out
+}
+
 // appends returns the AppendEntries the node sent to `to`.
 func appends(log []nodetest.Did, to sim.NodeID) []AppendEntries {
 	var out []AppendEntries
@@ -122,6 +131,19 @@ func appends(log []nodetest.Did, to sim.NodeID) []AppendEntries {
 		}
 	}
 	return out
+}
+
+// answerAppends answers every AppendEntries to `to` in log with a success
+// for exactly what it carried, as a follower whose log matches would, and
+// returns what the node did then and at its next heartbeat: a leader that
+// probes with empty AppendEntries gets its answer, and goes on.
+func (o *one) answerAppends(log []nodetest.Did, to sim.NodeID) []nodetest.Did {
+	o.t.Helper()
+	var out []nodetest.Did
+	for _, m := range appends(log, to) {
+		out = append(out, o.deliver(to, AppendEntriesReply{Term: m.Term, Success: true, Index: m.PrevLogIndex + uint64(len(m.Entries))})...)
+	}
+	return append(out, o.fire(heartbeatTick{})...)
 }
 
 // fire fires the node's pending timer of v's type, and returns what it did.

@@ -185,21 +185,30 @@ func TestFollowerInstallsASnapshotAndKeepsTheEntriesAfterIt(t *testing.T) {
 // Reference: §7; a late or duplicated InstallSnapshot.
 func TestFollowerIgnoresASnapshotOlderThanWhatItCommitted(t *testing.T) {
 	n1 := newSnapOne(t, 1, 3)
-	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, Entries: termsRun(1, 1, 15), LeaderCommit: 12})
-	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 15, PrevLogTerm: 1, LeaderCommit: 15})
+	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, Entries: termsRun(1, 1, 17), LeaderCommit: 12})
+	n1.deliver(2, AppendEntries{Term: 1, Leader: 2, PrevLogIndex: 17, PrevLogTerm: 1, LeaderCommit: 16})
+	// With SnapshotEvery 5, a snapshot covers 12 or 15 here, whenever after
+	// each apply the node checks: never 16.
 	snap, _ := storedLog(n1.one)
-	require.True(t, n1.node.LastApplied() == 15 && snap.Index >= 10 && snap.Index < 15, "setting up: a follower with a snapshot before 15 that has applied up to 15 (snapshot up to %d, applied %d)", snap.Index, n1.node.LastApplied())
+	require.True(t, n1.node.LastApplied() == 16 && snap.Index > 0 && snap.Index < 16, "setting up: with SnapshotEvery 5, a follower that has applied 16 entries has a snapshot covering fewer (here: snapshot up to %d, applied %d)", snap.Index, n1.node.LastApplied())
 	before := n1.svc.String()
-	data, _ := json.Marshal(strings.Fields(cmds(1, 14, 1)))
-	msg := InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 14, LastIncludedTerm: 1, Data: data}
+	data, _ := json.Marshal(strings.Fields(cmds(1, 16, 1)))
+	msg := InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 16, LastIncludedTerm: 1, Data: data}
 	log := n1.deliver(2, msg)
-	require.True(t, n1.svc.String() == before && n1.node.LastApplied() == 15, lesson(
-		fmt.Sprintf("a follower with a snapshot up to %d, that had applied up to 15, was sent a late %v; its service went from %q to %q, and LastApplied is %d", snap.Index, msg, before, n1.svc.String(), n1.node.LastApplied()),
-		"a snapshot that covers no more than what the follower has committed is old news, even if it is newer than the follower's own snapshot: installing it would undo entries already applied"))
+	require.True(t, n1.svc.String() == before && n1.node.LastApplied() == 16 && n1.svc.snapshots >= 1 && len(n1.svc.restored) == 0, lesson(
+		fmt.Sprintf("a follower with a snapshot up to %d, that had applied up to 16, was sent a late %v; its service was restored %d times, and LastApplied is %d", snap.Index, msg, len(n1.svc.restored), n1.node.LastApplied()),
+		"a snapshot that covers no more than what the follower has committed is old news, even if it is newer than the follower's own snapshot: installing it would undo or redo entries already applied"))
 	r := nodetest.Sent(log)[2]
-	require.True(t, len(r) == 1 && r[0] == sim.Message(InstallSnapshotReply{Term: 1, Index: 14}), lesson(
+	require.True(t, len(r) == 1 && r[0] == sim.Message(InstallSnapshotReply{Term: 1, Index: 16}), lesson(
 		fmt.Sprintf("the follower answered the old snapshot with %s", nodetest.List(r)),
 		"old news still gets an answer, InstallSnapshotReply with its index: the leader may have missed the first answer, and without one it sends the snapshot again at every heartbeat"))
+
+	// And a late snapshot of fewer entries than the follower's own.
+	older, _ := json.Marshal(strings.Fields(cmds(1, 8, 1)))
+	n1.deliver(2, InstallSnapshot{Term: 1, Leader: 2, LastIncludedIndex: 8, LastIncludedTerm: 1, Data: older})
+	require.True(t, n1.svc.String() == before && n1.node.LastApplied() == 16, lesson(
+		fmt.Sprintf("the follower, at 16, was then sent a snapshot up to 8; its service holds %q and LastApplied is %d", n1.svc.String(), n1.node.LastApplied()),
+		"a snapshot older than what the follower has applied never rolls its service back"))
 }
 
 // Reference: §7; a follower whose snapshot covers the start of a request.
