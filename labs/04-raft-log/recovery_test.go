@@ -18,7 +18,7 @@ import (
 
 // Reference: Figure 2, "Persistent state on all servers (updated on
 // stable storage before responding to RPCs)".
-func TestFollowerSavesEntriesBeforeItSaysItHoldsThem(t *testing.T) {
+func TestAFollowerThatCrashesRightAfterAnsweringStillHoldsWhatItAnswered(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		msg  AppendEntries
@@ -44,7 +44,7 @@ func TestFollowerSavesEntriesBeforeItSaysItHoldsThem(t *testing.T) {
 }
 
 // Reference: Figure 2, persistent state; §5.3.
-func TestLeaderSavesAProposalBeforeItCountsIt(t *testing.T) {
+func TestALeaderThatCrashesAfterCommittingStillHoldsTheEntry(t *testing.T) {
 	n1 := newOne(t, 1, 3)
 	n1.makeLeader()
 	n1.propose("x")

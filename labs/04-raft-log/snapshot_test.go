@@ -281,7 +281,7 @@ func TestACrashWhileTakingASnapshotLosesNothing(t *testing.T) {
 
 // Reference: §7; a follower that loses power right after it answered an
 // InstallSnapshot.
-func TestFollowerSavesASnapshotBeforeItAnswers(t *testing.T) {
+func TestAFollowerThatCrashesRightAfterInstallingASnapshotStillHasIt(t *testing.T) {
 	n1 := newSnapOne(t, 1, 3)
 	n1.follow(2, 1, termsRun(1, 1, 3)...)
 	data, _ := json.Marshal(strings.Fields(cmds(1, 10, 1)))
