@@ -108,6 +108,7 @@ func (c *Cluster) RunUntil(what string, deadline time.Duration, done func() bool
 func (c *Cluster) Step() bool {
 	c.t.Helper()
 	more := c.World.Step()
+	c.handling.idle()
 	c.check()
 	return more
 }

@@ -16,23 +16,42 @@ import (
 var HangLimit = 5 * time.Second
 
 // handling is what the World is running now, for a watchdog on another
-// goroutine. seq counts handlers entered and left: odd while one runs. The
-// plain fields are written before seq moves to odd, so a watchdog that
-// loads that odd value may read them: the handler's goroutine writes them
-// again only after it has left.
+// goroutine. state is the number of the handler entered last, shifted
+// left, with the low bit set while a run goes on; a run that returns
+// clears it. One atomic store per event keeps the simulator fast. The
+// plain fields are written before state moves, so a watchdog that loads a
+// value may read them: they are written again only when the next handler
+// enters, which a stuck handler never lets happen.
 type handling struct {
-	seq  atomic.Uint64
-	node NodeID
-	at   time.Duration
-	what string
+	state   atomic.Uint64
+	count   uint64
+	node    NodeID
+	at      time.Duration
+	what    string
+	payload any    // the message or timer value, set by deliver and fire
+	from    NodeID // a message's sender
 }
 
 func (h *handling) enter(node NodeID, at time.Duration, what string) {
 	h.node, h.at, h.what = node, at, what
-	h.seq.Add(1)
+	h.count++
+	h.state.Store(h.count<<1 | 1)
 }
 
-func (h *handling) leave() { h.seq.Add(1) }
+// idle says that no run goes on: the test's own code runs, for as long as
+// it likes.
+func (h *handling) idle() { h.state.Store(h.count << 1) }
+
+// event says what the handler was given.
+func (h *handling) event() string {
+	switch {
+	case h.payload == nil:
+		return h.what
+	case h.from != 0:
+		return fmt.Sprintf("%s(%s from %v)", h.what, Describe(h.payload), h.from)
+	}
+	return fmt.Sprintf("%s(%s)", h.what, Describe(h.payload))
+}
 
 // watch stops the process, with what was running and where, if one
 // handler of w runs past limit. It returns the function that ends the
@@ -49,15 +68,15 @@ func (w *World) watch(limit time.Duration) (stop func()) {
 			case <-done:
 				return
 			case now := <-tick.C:
-				seq := w.handling.seq.Load()
-				if seq%2 == 0 || seq != last {
-					last, since = seq, now
+				state := w.handling.state.Load()
+				if state&1 == 0 || state != last {
+					last, since = state, now
 					continue
 				}
 				if now.Sub(since) >= limit {
 					h := &w.handling
 					Hung(fmt.Sprintf("%v has been in %s for %v of real time, at %s of virtual time, seed %d: the handler never returned",
-						h.node, h.what, limit.Round(time.Second), strings.TrimSpace(FormatTime(h.at)), w.cfg.Seed))
+						h.node, h.event(), limit.Round(time.Second), strings.TrimSpace(FormatTime(h.at)), w.cfg.Seed))
 				}
 			}
 		}

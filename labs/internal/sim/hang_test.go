@@ -51,7 +51,7 @@ func TestAHandlerThatNeverReturnsStopsTheRunAndSaysWhere(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
 		t.Fatalf("the run ended with %v, want exit status 3; its output:\n%s", err, out)
 	}
-	for _, want := range []string{"has been in HandleTimer", "at 0.010s of virtual time, seed 3", "the handler never returned", "rule: a handler does its work and returns"} {
+	for _, want := range []string{"has been in HandleTimer(tick{})", "at 0.010s of virtual time, seed 3", "the handler never returned", "rule: a handler does its work and returns"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the output does not say %q:\n%s", want, out)
 		}

@@ -244,6 +244,7 @@ func (w *World) Step() bool {
 // RunFor handles every event of the next d of virtual time. It returns the
 // failure that stopped the run, if any.
 func (w *World) RunFor(d time.Duration) error {
+	defer w.handling.idle()
 	end := w.now + d
 	for w.failure == nil && w.queue.len() > 0 && w.queue.peekAt() <= end {
 		w.Step()
@@ -259,6 +260,7 @@ func (w *World) RunFor(d time.Duration) error {
 // every event) or virtual time passes deadline. It reports whether done
 // became true; err is the failure that stopped the run, if any.
 func (w *World) RunUntil(done func() bool, deadline time.Duration) (bool, error) {
+	defer w.handling.idle()
 	if done() {
 		return true, nil
 	}
@@ -286,6 +288,7 @@ func (w *World) deliver(e *event) {
 		return
 	}
 	w.note(KindDeliver, e.node, e.from, e.payload, "")
+	w.handling.payload, w.handling.from = e.payload, e.from
 	w.handle(e.node, "HandleMessage", func() { s.node.HandleMessage(e.from, e.payload) })
 }
 
@@ -299,6 +302,7 @@ func (w *World) fire(e *event) {
 	}
 	delete(s.timers, e.timer)
 	w.note(KindTimer, e.node, 0, e.payload, "")
+	w.handling.payload, w.handling.from = e.payload, 0
 	w.handle(e.node, "HandleTimer", func() { s.node.HandleTimer(e.payload) })
 }
 
@@ -306,7 +310,6 @@ func (w *World) fire(e *event) {
 func (w *World) handle(node NodeID, what string, f func()) {
 	w.handling.enter(node, w.now, what)
 	defer func() {
-		w.handling.leave()
 		if v := recover(); v != nil {
 			if bad, ok := v.(misuse); ok {
 				w.fail(&Failure{Kind: "misuse", At: w.now, Node: node, Message: string(bad), Event: w.describeCurrent(what)})
