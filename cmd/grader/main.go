@@ -57,6 +57,7 @@ func init() {
 		{"hint", "LAB [PART]", "the next hint for the first part not yet passing", (*cli).hint},
 		{"reset", "LAB", "put back the shipped stubs (yours are backed up)", (*cli).reset},
 		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
+		{"report", "[LAB...] [-format F] [-o FILE] [-no-race]", "run labs and write a report: text, json, junit, gradescope, markdown", (*cli).report},
 		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
@@ -193,6 +194,8 @@ itself failed (no Go toolchain, say).
 `)
 	case "watch":
 		fmt.Fprint(c.stdout, watchHelp)
+	case "report":
+		fmt.Fprint(c.stdout, reportHelp)
 	case "verify":
 		fmt.Fprint(c.stdout, `
 Checks that every part's tests fail on the stub and pass on the solution,
