@@ -58,6 +58,7 @@ func init() {
 		{"reset", "LAB", "put back the shipped stubs (yours are backed up)", (*cli).reset},
 		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
 		{"report", "[LAB...] [-format F] [-o FILE] [-no-race]", "run labs and write a report: text, json, junit, gradescope, markdown", (*cli).report},
+		{"grade", "[-student DIR] [LAB...] [-format F] [-o FILE] [-no-race]", "instructors: grade a student's copy (-student DIR) on these tests", (*cli).grade},
 		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
@@ -196,6 +197,8 @@ itself failed (no Go toolchain, say).
 		fmt.Fprint(c.stdout, watchHelp)
 	case "report":
 		fmt.Fprint(c.stdout, reportHelp)
+	case "grade":
+		fmt.Fprint(c.stdout, gradeHelp)
 	case "verify":
 		fmt.Fprint(c.stdout, `
 Checks that every part's tests fail on the stub and pass on the solution,

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,17 +33,54 @@ Exit status: 0 when the report is written, whatever the tests did (its
 content says); 2 for bad usage; 3 when the grader itself failed.
 `
 
-func (c *cli) report(args []string) int {
-	fs := c.flags("report")
-	format := fs.String("format", "text", "text, json, junit, gradescope or markdown")
-	out := fs.String("o", "", "write the report to this file instead of stdout")
-	noRace := fs.Bool("no-race", false, "do not use the race detector")
+const gradeHelp = `
+Grades a student's copy of the workbook from this one, the instructor's:
+each lab's stub files are taken from DIR and built with this copy's
+shipped tests, kits and manifests; nothing else from DIR is compiled, and
+neither copy's progress file is read or written. Every file of the
+student's lab folders that differs from this copy, or is not in it, is
+listed in the report as a warning, with stub code flagged for review.
+
+Flags: as for grader report (-format, -o, -no-race).
+
+Exit status: 0 when the report is written; 2 for bad usage (DIR is not a
+copy of the workbook); 3 when the grader itself failed.
+`
+
+// reportFlags are the flags report and grade share.
+type reportFlags struct {
+	format, out string
+	noRace      bool
+	student     string
+}
+
+func (c *cli) report(args []string) int { return c.writeReport("report", args) }
+
+func (c *cli) grade(args []string) int { return c.writeReport("grade", args) }
+
+func (c *cli) writeReport(name string, args []string) int {
+	fs := c.flags(name)
+	var f reportFlags
+	fs.StringVar(&f.format, "format", "text", "text, json, junit, gradescope or markdown")
+	fs.StringVar(&f.out, "o", "", "write the report to this file instead of stdout")
+	fs.BoolVar(&f.noRace, "no-race", false, "do not use the race detector")
+	if name == "grade" {
+		fs.StringVar(&f.student, "student", "", "the student's copy of the workbook")
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitUsage
 	}
-	if !slices.Contains(report.Formats, *format) {
-		return c.usageError("report", "-format %s: the formats are %s", *format, strings.Join(report.Formats, ", "))
+	if !slices.Contains(report.Formats, f.format) {
+		return c.usageError(name, "-format %s: the formats are %s", f.format, strings.Join(report.Formats, ", "))
+	}
+	if name == "grade" {
+		if f.student == "" {
+			return c.usageError(name, "name the student's copy, e.g. grader grade -student ../alice")
+		}
+		if f.student, err = studentRoot(f.student); err != nil {
+			return c.usageError(name, "%v", err)
+		}
 	}
 	g, code := c.open()
 	if g == nil {
@@ -50,61 +89,162 @@ func (c *cli) report(args []string) int {
 	labs := g.Catalog.Labs
 	if len(pos) > 0 {
 		labs = nil
-		for _, name := range pos {
-			lab, code := c.lab(g, name)
+		for _, lname := range pos {
+			lab, code := c.lab(g, lname)
 			if lab == nil {
 				return code
 			}
 			labs = append(labs, lab)
 		}
 	}
-	progress := textout.New(c.stderr)
 	var results []*labrun.Result
+	var warnings [][]string
 	for _, lab := range labs {
 		if lab.Err != nil {
 			c.errOut.Error(fmt.Errorf("lab %s cannot be used: %w", lab.ID(), lab.Err))
 			return exitUsage
 		}
-		results = append(results, c.reportRun(g, lab, progress, *noRace))
-		if results[len(results)-1] == nil {
+		res, notes, ok := c.reportRun(g, lab, f)
+		if !ok {
 			return exitGrader
 		}
 		if c.ctx.Err() != nil {
 			fmt.Fprintln(c.stderr, "grader: stopped; no report written")
 			return exitFail
 		}
+		results, warnings = append(results, res), append(warnings, notes)
+	}
+	r := report.New(results)
+	for i := range r.Labs {
+		r.Labs[i].Warnings = warnings[i]
+	}
+	if f.student != "" {
+		r.Warnings = copyWarnings(g.Workbook.Root, f.student)
 	}
 	var b bytes.Buffer
-	if err := report.New(results).WriteTo(&b, *format); err != nil {
+	if err := r.WriteTo(&b, f.format); err != nil {
 		c.errOut.Error(err)
 		return exitGrader
 	}
-	if *out == "" {
+	if f.out == "" {
 		if _, err := c.stdout.Write(b.Bytes()); err != nil {
 			return exitGrader
 		}
 		return exitOK
 	}
-	if err := writeFileAtomic(*out, b.Bytes()); err != nil {
+	if err := writeFileAtomic(f.out, b.Bytes()); err != nil {
 		c.errOut.Error(fmt.Errorf("the report could not be written: %w", err))
 		return exitGrader
 	}
-	fmt.Fprintf(c.stderr, "wrote %s (%s)\n", *out, *format)
+	fmt.Fprintf(c.stderr, "wrote %s (%s)\n", f.out, f.format)
 	return exitOK
 }
 
-// reportRun runs one lab with its progress on stderr; nil means the grader
+// reportRun runs one lab, its progress on stderr, and returns its result
+// and what an instructor should look at; ok is false when the grader
 // itself failed, and it has said why.
-func (c *cli) reportRun(g *grade.Grader, lab *catalog.Lab, progress *textout.Printer, noRace bool) *labrun.Result {
-	stream := progress.Stream(lab, false, isTerminal(c.stderr))
-	o, err := g.Test(c.ctx, lab, grade.TestOptions{NoRace: noRace, Events: stream.Event})
+func (c *cli) reportRun(g *grade.Grader, lab *catalog.Lab, f reportFlags) (res *labrun.Result, notes []string, ok bool) {
+	opts := grade.TestOptions{NoRace: f.noRace}
+	if f.student != "" {
+		dir := filepath.Join(f.student, filepath.FromSlash(lab.RelDir))
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			// The other labs still grade; this one earns nothing.
+			return notGraded(lab, fmt.Sprintf("the student's copy has no %s folder", lab.RelDir)), nil, true
+		}
+		notes = labWarnings(lab, g.Workbook.Root, f.student)
+		lab, opts.NoRecord = grade.Student(lab, f.student), true
+	}
+	stream := textout.New(c.stderr).Stream(lab, false, isTerminal(c.stderr))
+	opts.Events = stream.Event
+	o, err := g.Test(c.ctx, lab, opts)
 	if err != nil {
 		stream.Close()
 		c.stopped(err)
-		return nil
+		return nil, nil, false
 	}
 	stream.Finish(o)
-	return o.Result
+	return o.Result, append(notes, o.Notices...), true
+}
+
+// notGraded is the result of a lab that could not be built at all.
+func notGraded(lab *catalog.Lab, why string) *labrun.Result {
+	res := &labrun.Result{Lab: lab, Build: labrun.Build{Output: []string{why}}}
+	for _, p := range lab.Parts {
+		res.Parts = append(res.Parts, &labrun.PartResult{Part: p, Status: labrun.BuildFailed})
+	}
+	return res
+}
+
+// studentRoot checks that dir is a copy of the workbook and returns it
+// absolute.
+func studentRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(filepath.Join(abs, "labs"))
+	if err != nil || !st.IsDir() {
+		return "", fmt.Errorf("-student %s: not a copy of the workbook (it has no labs folder)", dir)
+	}
+	return abs, nil
+}
+
+// labWarnings lists the files of the student's lab folder, other than its
+// Go files (which grading reviews itself), that differ from this copy's or
+// are not in it: a changed lab.toml changes no points, and says so.
+func labWarnings(lab *catalog.Lab, root, student string) []string {
+	var out []string
+	dir := filepath.Join(student, filepath.FromSlash(lab.RelDir))
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".go") && filepath.Dir(path) == dir {
+			return nil
+		}
+		rel, _ := filepath.Rel(student, path)
+		if w := compare(root, student, rel); w != "" {
+			out = append(out, w)
+		}
+		return nil
+	})
+	return out
+}
+
+// copyWarnings is what concerns the student's whole copy.
+func copyWarnings(root, student string) []string {
+	var out []string
+	if _, err := os.Stat(filepath.Join(student, ".grader", "progress.json")); err == nil {
+		out = append(out, ".grader/progress.json is the student's own record: it was not read, and no score comes from it")
+	}
+	shippedDir := filepath.Join(student, "labs", ".shipped")
+	_ = filepath.WalkDir(shippedDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(student, path)
+		if w := compare(root, student, rel); w != "" {
+			out = append(out, w+" (graded with this copy's)")
+		}
+		return nil
+	})
+	return out
+}
+
+// compare says how the student's file rel differs from this copy's, or
+// "" if it does not.
+func compare(root, student, rel string) string {
+	theirs, err := os.ReadFile(filepath.Join(student, rel))
+	if err != nil {
+		return filepath.ToSlash(rel) + " could not be read: " + err.Error()
+	}
+	ours, err := os.ReadFile(filepath.Join(root, rel))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return filepath.ToSlash(rel) + " is not in the release"
+	case err != nil:
+		return ""
+	case !bytes.Equal(ours, theirs):
+		return filepath.ToSlash(rel) + " differs from the release"
+	}
+	return ""
 }
 
 // writeFileAtomic replaces path with data, or leaves it as it was.

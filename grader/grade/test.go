@@ -2,6 +2,7 @@ package grade
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ type TestOptions struct {
 	NoRace bool     // skip the race detector even where the lab asks for it
 	Args   []string // passed to the test binary, e.g. -seed=7
 	Events func(run.Event)
+	// NoRecord leaves the progress file alone: for grading a copy that is
+	// not this workbook's (see Student).
+	NoRecord bool
 }
 
 // Outcome is a graded run: the results and what the learner should know
@@ -104,7 +108,7 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		}
 	}
 	out.Result = res
-	if ctx.Err() != nil || gr.inPlace {
+	if ctx.Err() != nil || gr.inPlace || opts.NoRecord {
 		// A cancelled run says nothing about the code; a run without the
 		// shipped tests says nothing a grade can rest on.
 		return out, nil
@@ -141,4 +145,14 @@ func (g *Grader) Prepare(ctx context.Context, lab *catalog.Lab, events func(run.
 	defer gr.release()
 	gr.spec.Race, gr.spec.Events = tool.Race(false), events
 	return tool.Prepare(ctx, gr.spec)
+}
+
+// Student is lab as it is in a student's copy of the workbook at root:
+// graded with this workbook's shipped tests, kits and manifest, and
+// nothing from the student's copy but the lab's stub files, which are
+// read from there. Run it with TestOptions.NoRecord.
+func Student(lab *catalog.Lab, root string) *catalog.Lab {
+	copied := *lab
+	copied.Dir = filepath.Join(root, filepath.FromSlash(lab.RelDir))
+	return &copied
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
@@ -45,6 +46,9 @@ func (r *Report) writeText(w io.Writer) error {
 				fmt.Fprintf(&b, "    %s\n", line)
 			}
 		}
+		for _, w := range lab.Warnings {
+			fmt.Fprintf(&b, "  warning: %s\n", w)
+		}
 		for _, p := range lab.Parts {
 			fmt.Fprintf(&b, "  part %d  %-40s %-12s %d/%d\n", p.Number, p.Title, p.Status, p.Score, p.Max)
 			for _, t := range p.Tests {
@@ -53,6 +57,9 @@ func (r *Report) writeText(w io.Writer) error {
 				}
 			}
 		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	fmt.Fprintf(&b, "%d/%d points\n", r.Score, r.Max)
 	_, err := io.WriteString(w, b.String())
@@ -66,6 +73,9 @@ func (r *Report) writeJUnit(w io.Writer) error {
 	for _, lab := range r.Labs {
 		suite := junit.Testsuite{Name: fmt.Sprintf("%02d-%s", lab.Number, lab.Slug), Time: fmt.Sprintf("%.3f", lab.Seconds)}
 		suite.AddProperty("score", fmt.Sprintf("%d/%d", lab.Score, lab.Max))
+		for i, w := range append(slices.Clone(r.Warnings), lab.Warnings...) {
+			suite.AddProperty(fmt.Sprintf("warning %d", i+1), w)
+		}
 		if !lab.Built {
 			suite.AddTestcase(junit.Testcase{Name: "build", Classname: suite.Name,
 				Error: &junit.Result{Message: "the lab did not build", Data: strings.Join(lab.Build, "\n")}})
@@ -120,6 +130,9 @@ type gradescopeTest struct {
 func (r *Report) gradescope() gradescopeResults {
 	g := gradescopeResults{Score: float64(r.Score), Visibility: "visible", Tests: []gradescopeTest{},
 		Output: fmt.Sprintf("%d/%d points", r.Score, r.Max)}
+	for _, w := range r.allWarnings() {
+		g.Output += "\nwarning: " + w
+	}
 	for _, lab := range r.Labs {
 		g.ExecutionTime += lab.Seconds
 		for _, p := range lab.Parts {
@@ -165,6 +178,13 @@ func partOutput(lab Lab, p Part) string {
 func (r *Report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## distlings: %d/%d points\n\n", r.Score, r.Max)
+	if ws := r.allWarnings(); len(ws) > 0 {
+		b.WriteString("Look at by hand:\n\n")
+		for _, w := range ws {
+			fmt.Fprintf(&b, "- ⚠️ %s\n", w)
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("| lab | part | | status | points |\n| --- | --- | --- | --- | --- |\n")
 	for _, lab := range r.Labs {
 		if !lab.Built {
@@ -195,3 +215,14 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// allWarnings is the copy's warnings, then each lab's, named by lab.
+func (r *Report) allWarnings() []string {
+	out := slices.Clone(r.Warnings)
+	for _, lab := range r.Labs {
+		for _, w := range lab.Warnings {
+			out = append(out, fmt.Sprintf("lab %02d: %s", lab.Number, w))
+		}
+	}
+	return out
+}

@@ -23,6 +23,10 @@ type Report struct {
 	Score  int    `json:"score"`     // points earned, over all labs
 	Max    int    `json:"max_score"` // points the labs that ran are worth
 	Labs   []Lab  `json:"labs"`
+	// Warnings are what an instructor should look at by hand, about the
+	// whole copy: a progress file that was not read, a changed shipped
+	// copy.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Lab is one lab's run.
@@ -36,6 +40,10 @@ type Lab struct {
 	Build   []string `json:"build_output,omitempty"` // compiler and vet messages when it did not build
 	Seconds float64  `json:"seconds"`
 	Parts   []Part   `json:"parts"`
+	// Warnings are about the lab's files: tests or manifests that differ
+	// from the release (graded with the release's), files that are not
+	// graded, stub code flagged for review.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Part is one part of a lab: its points are earned when every one of its
