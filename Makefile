@@ -5,7 +5,7 @@ GO ?= go
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
 LAB ?=
 
-.PHONY: grade setup test unit verify vet fmt bench lab ship help
+.PHONY: grade setup test unit verify vet fmt bench lab ship student-release help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 12
@@ -25,7 +25,8 @@ unit: ## unit tests of the grader, the command and the lab kits
 	GORACE=atexit_sleep_ms=0 $(GO) test $(RACE) -count=1 ./grader/... ./cmd/... ./labs/internal/... ./labs/watch/...
 
 verify: ## every part fails on its stub, passes on its solution, catches its wrong solutions
-	$(GO) run ./cmd/grader verify $(LAB)
+	@if [ -d solutions ]; then $(GO) run ./cmd/grader verify $(LAB); \
+	else echo "verify: skipped: this copy has no solutions/ (a student release)"; fi
 
 vet: ## go vet and gofmt must be clean
 	$(GO) vet ./...
@@ -39,3 +40,7 @@ bench: ## benchmarks of the grader and the kits
 
 ship: ## maintainers: record the labs' files as shipped, after changing a lab
 	$(GO) run ./cmd/grader ship $(LAB)
+
+student-release: ## maintainers: a copy without solutions for a course: make student-release DEST=../course-copy
+	@test -n "$(DEST)" || { echo "make student-release DEST=DIR: name the folder"; exit 2; }
+	$(GO) run ./cmd/grader release $(DEST)

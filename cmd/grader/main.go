@@ -62,6 +62,7 @@ func init() {
 		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
+		{"release", "DIR", "maintainers: write a student release, without solutions", (*cli).release},
 		{"version", "", "the grader's version and the Go it was built with", (*cli).version},
 	}
 }
@@ -199,6 +200,8 @@ itself failed (no Go toolchain, say).
 		fmt.Fprint(c.stdout, reportHelp)
 	case "grade":
 		fmt.Fprint(c.stdout, gradeHelp)
+	case "release":
+		fmt.Fprint(c.stdout, releaseHelp)
 	case "verify":
 		fmt.Fprint(c.stdout, `
 Checks that every part's tests fail on the stub and pass on the solution,
