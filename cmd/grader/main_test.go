@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,6 +49,12 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GOTOOLCHAIN", "local")
 			e.Setenv("GOFLAGS", "-mod=mod")
 			e.Setenv("NO_COLOR", "")
+			// The course setups the scripts run, as shipped in docs/.
+			classroom, err := filepath.Abs(filepath.Join("..", "..", "docs", "classroom"))
+			if err != nil {
+				return err
+			}
+			e.Setenv("CLASSROOM", classroom)
 			return nil
 		},
 	})

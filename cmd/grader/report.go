@@ -25,9 +25,11 @@ view (junit), for Gradescope (gradescope: its results.json), or as JSON
 The runs' progress goes to stderr, the report to stdout or to FILE.
 
 Flags:
-  -format F   text, json, junit, gradescope or markdown (default text)
-  -o FILE     write the report to FILE instead of stdout
-  -no-race    do not use the race detector
+  -format F     text, json, junit, gradescope or markdown (default text)
+  -o FILE       write the report to FILE instead of stdout
+  -summary FILE also add a Markdown summary at the end of FILE
+                (e.g. $GITHUB_STEP_SUMMARY)
+  -no-race      do not use the race detector
 
 Exit status: 0 when the report is written, whatever the tests did (its
 content says); 2 for bad usage; 3 when the grader itself failed.
@@ -41,7 +43,7 @@ neither copy's progress file is read or written. Every file of the
 student's lab folders that differs from this copy, or is not in it, is
 listed in the report as a warning, with stub code flagged for review.
 
-Flags: as for grader report (-format, -o, -no-race).
+Flags: as for grader report (-format, -o, -summary, -no-race).
 
 Exit status: 0 when the report is written; 2 for bad usage (DIR is not a
 copy of the workbook); 3 when the grader itself failed.
@@ -50,6 +52,7 @@ copy of the workbook); 3 when the grader itself failed.
 // reportFlags are the flags report and grade share.
 type reportFlags struct {
 	format, out string
+	summary     string
 	noRace      bool
 	student     string
 }
@@ -64,6 +67,7 @@ func (c *cli) writeReport(name string, args []string) int {
 	fs.StringVar(&f.format, "format", "text", "text, json, junit, gradescope or markdown")
 	fs.StringVar(&f.out, "o", "", "write the report to this file instead of stdout")
 	fs.BoolVar(&f.noRace, "no-race", false, "do not use the race detector")
+	fs.StringVar(&f.summary, "summary", "", "also add a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY")
 	if name == "grade" {
 		fs.StringVar(&f.student, "student", "", "the student's copy of the workbook")
 	}
@@ -120,6 +124,12 @@ func (c *cli) writeReport(name string, args []string) int {
 	}
 	if f.student != "" {
 		r.Warnings = copyWarnings(g.Workbook.Root, f.student)
+	}
+	if f.summary != "" {
+		if err := appendSummary(r, f.summary); err != nil {
+			c.errOut.Error(fmt.Errorf("the summary could not be written: %w", err))
+			return exitGrader
+		}
 	}
 	var b bytes.Buffer
 	if err := r.WriteTo(&b, f.format); err != nil {
@@ -245,6 +255,24 @@ func compare(root, student, rel string) string {
 		return filepath.ToSlash(rel) + " differs from the release"
 	}
 	return ""
+}
+
+// appendSummary adds the Markdown summary at the end of path, as GitHub
+// Actions' step summary wants.
+func appendSummary(r *report.Report, path string) error {
+	var b bytes.Buffer
+	if err := r.WriteTo(&b, "markdown"); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // writeFileAtomic replaces path with data, or leaves it as it was.
