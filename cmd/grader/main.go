@@ -59,6 +59,7 @@ func init() {
 		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
 		{"report", "[LAB...] [-format F] [-o FILE] [-summary FILE] [-no-race]", "run labs and write a report: text, json, junit, gradescope, markdown", (*cli).report},
 		{"grade", "[-student DIR] [LAB...] [-format F] [-o FILE] [-summary FILE] [-no-race]", "instructors: grade a student's copy (-student DIR) on these tests", (*cli).grade},
+		{"roster", "DIR [-format F]", "instructors: a table of many students' JSON reports", (*cli).roster},
 		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},
 		{"verify", "[LAB...] [-no-race] [-j N]", "maintainers: stubs fail, solutions pass", (*cli).verify},
 		{"ship", "[LAB...]", "maintainers: record the labs as shipped", (*cli).ship},
@@ -202,6 +203,8 @@ itself failed (no Go toolchain, say).
 		fmt.Fprint(c.stdout, gradeHelp)
 	case "release":
 		fmt.Fprint(c.stdout, releaseHelp)
+	case "roster":
+		fmt.Fprint(c.stdout, rosterHelp)
 	case "verify":
 		fmt.Fprint(c.stdout, `
 Checks that every part's tests fail on the stub and pass on the solution,
