@@ -57,7 +57,7 @@ func init() {
 		{"hint", "LAB [PART]", "the next hint for the first part not yet passing", (*cli).hint},
 		{"reset", "LAB", "put back the shipped stubs (yours are backed up)", (*cli).reset},
 		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
-		{"report", "[LAB...] [-format F] [-o FILE] [-summary FILE] [-no-race]", "run labs and write a report: text, json, junit, gradescope, markdown", (*cli).report},
+		{"report", "[LAB...] [-last] [-format F] [-o FILE] [-summary FILE] [-no-race]", "run labs and write a report: text, json, junit, gradescope, markdown", (*cli).report},
 		{"grade", "[-student DIR] [LAB...] [-format F] [-o FILE] [-summary FILE] [-no-race]", "instructors: grade a student's copy (-student DIR) on these tests", (*cli).grade},
 		{"roster", "DIR [-format F]", "instructors: a table of many students' JSON reports", (*cli).roster},
 		{"setup", "[LAB...]", "build every lab once, so the first test takes seconds", (*cli).setup},

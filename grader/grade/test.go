@@ -1,7 +1,13 @@
 package grade
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -9,6 +15,7 @@ import (
 
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/progress"
+	"github.com/distlings/distlings/grader/report"
 	"github.com/distlings/distlings/grader/run"
 )
 
@@ -113,6 +120,9 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		// shipped tests says nothing a grade can rest on.
 		return out, nil
 	}
+	if err := g.saveLast(lab, res); err != nil {
+		out.Notices = append(out.Notices, "the results could not be kept for grader report -last: "+err.Error())
+	}
 	now := g.Now()
 	warn, err := g.Progress.Update(func(b *progress.Book) {
 		rec := b.Lab(lab.Name)
@@ -155,4 +165,50 @@ func Student(lab *catalog.Lab, root string) *catalog.Lab {
 	copied := *lab
 	copied.Dir = filepath.Join(root, filepath.FromSlash(lab.RelDir))
 	return &copied
+}
+
+// LastDir holds the last run of each lab, as a JSON report, for grader
+// report -last: the learner's own summary, which they can edit, so never a
+// grade.
+func (g *Grader) LastDir() string { return filepath.Join(g.Workbook.StateDir(), "last") }
+
+// saveLast keeps res as the lab's last run.
+func (g *Grader) saveLast(lab *catalog.Lab, res *run.Result) error {
+	var b bytes.Buffer
+	if err := report.New([]*run.Result{res}).WriteTo(&b, "json"); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(g.LastDir(), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(g.LastDir(), "."+lab.Name+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b.Bytes()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(g.LastDir(), lab.Name+".json"))
+}
+
+// Last reads the lab's last run, as saved by Test; ok is false if there
+// is none.
+func (g *Grader) Last(lab *catalog.Lab) (r *report.Report, ok bool, err error) {
+	data, err := os.ReadFile(filepath.Join(g.LastDir(), lab.Name+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	r = &report.Report{}
+	if err := json.Unmarshal(data, r); err != nil || r.Schema != report.Schema {
+		return nil, false, fmt.Errorf("%s is damaged; run grader test %02d again", filepath.Join(".grader", "last", lab.Name+".json"), lab.Number)
+	}
+	return r, true, nil
 }
