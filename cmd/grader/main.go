@@ -157,7 +157,14 @@ Usage:
   grader                     where you stand (same as grader status)
   grader list                the same as grader status
 `)
+	release := false
+	if w, err := catalog.FindWorkbook(c.cwd); err == nil && !w.HasSolutions() {
+		release = true // a student release: the maintainers' commands do not work here
+	}
 	for _, cmd := range commands {
+		if release && strings.HasPrefix(cmd.summary, "maintainers:") {
+			continue
+		}
 		usage := []string{cmd.name}
 		for _, arg := range strings.Fields(cmd.args) {
 			// Leave out flags: "[-v]", and "[-seed" "N]" with its value.

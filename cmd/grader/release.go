@@ -25,6 +25,10 @@ func (c *cli) release(args []string) int {
 	if g == nil {
 		return code
 	}
+	if !g.Workbook.HasSolutions() {
+		c.errOut.Error(fmt.Errorf("this copy of the workbook is already a student release (it has no solutions/ folder): make releases from the maintainers' copy"))
+		return exitUsage
+	}
 	n, err := release.Write(g.Workbook, pos[0])
 	if err != nil {
 		c.errOut.Error(fmt.Errorf("no release written: %w", err))

@@ -212,6 +212,14 @@ func (c *cli) reportRun(g *grade.Grader, lab *catalog.Lab, f reportFlags) (res *
 	stream := textout.New(c.stderr).Stream(lab, false, isTerminal(c.stderr))
 	opts.Events = stream.Event
 	o, err := g.Test(c.ctx, lab, opts)
+	if err != nil && f.student != "" && isInputError(err) == false && lab.Err == nil {
+		// Something of the student's could not be read: this lab earns
+		// nothing, and the others still grade.
+		stream.Close()
+		if _, terr := g.Toolchain(c.ctx); terr == nil {
+			return notGraded(lab, "could not be graded: "+err.Error()), notes, true
+		}
+	}
 	if err != nil {
 		stream.Close()
 		c.stopped(err)
