@@ -27,6 +27,8 @@ package raftlog
 //	        in for the log up to a point, the log before it is dropped,
 //	        and a follower behind that point gets the snapshot
 //
+// Part 5, a key-value store on top of the log, is in kv.go.
+//
 // The election in election.go calls the functions below at the points
 // where it needs the log; each says when. What Figure 2 of the Raft paper
 // says about AppendEntries, and §5.3–§5.4, is the specification.
@@ -48,9 +50,9 @@ type replication struct {
 	commitIndex uint64  // the highest index known to be committed
 	lastApplied uint64  // the highest index handed to n.apply
 
-	// TODO(part 4): what the snapshot covers.
-
 	// TODO(part 1): what a leader keeps about each follower.
+
+	// TODO(part 4): what the snapshot covers.
 }
 
 // LogEntries returns a copy of the node's log: from part 4 on, the
