@@ -11,8 +11,9 @@ package sharding
 //	(*Ring).Nodes() []string
 //
 // The ring is the 64-bit positions of Hash, going round: after the last
-// position comes the first. Each node has weight × vnodes points on it,
-// point i at Hash(PointName(node, i)) (hash.go). A key belongs to the
+// position comes the first. A node of weight w (at least 1) has
+// w × vnodes points on it, point i, for i from 0 to w × vnodes − 1, at
+// Hash(PointName(node, i)) (hash.go). A key belongs to the
 // node of the first point at or after Hash(key), going round; if two
 // nodes' points share a position, the node whose name sorts first has it.
 //

@@ -81,7 +81,10 @@ func newModel(weights map[string]int) *model {
 	return m
 }
 
-func (m *model) owner(key string) string {
+func (m *model) owner(key string) string { return m.ownerPoint(key).node }
+
+// ownerPoint is the point a key walks to.
+func (m *model) ownerPoint(key string) modelPoint {
 	h := Hash(key)
 	var best, first *modelPoint
 	for i := range m.points {
@@ -96,7 +99,16 @@ func (m *model) owner(key string) string {
 	if best == nil {
 		best = first // past the last point: round to the first
 	}
-	return best.node
+	return *best
+}
+
+// name finds a point's name, for messages.
+func (m *model) name(p modelPoint) string {
+	for i := 0; ; i++ {
+		if Hash(PointName(p.node, i)) == p.pos {
+			return PointName(p.node, i)
+		}
+	}
 }
 
 func TestLookupFollowsTheRing(t *testing.T) {
@@ -122,8 +134,9 @@ func TestLookupFollowsTheRing(t *testing.T) {
 			case slices.ContainsFunc(m.points, func(p modelPoint) bool { return p.pos == h }):
 				where = "exactly on a point of " + want
 			}
+			p := m.ownerPoint(k)
 			require.Failf(t, "a key on the wrong node", lesson(
-				fmt.Sprintf("Lookup(%q) = %q, want %q: the key's position, %d, is %s", k, got, want, h, where),
+				fmt.Sprintf("Lookup(%q) = %q, want %q: the key's position, %d, is %s; the first point at or after it is %s, at %d", k, got, want, h, where, m.name(p), p.pos),
 				"a key belongs to the node of the first point at or after Hash(key), going round the ring: after the last point comes the first; a node of weight w has w × vnodes points, point i at Hash(PointName(node, i))"))
 		}
 	}
