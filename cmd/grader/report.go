@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/grade"
 	"github.com/distlings/distlings/grader/report"
@@ -187,7 +189,9 @@ func (c *cli) emit(r *report.Report, f reportFlags) int {
 		}
 		return exitOK
 	}
-	if err := writeFileAtomic(f.out, b.Bytes()); err != nil {
+	// renameio writes a temporary file and renames it over the report:
+	// a failed write leaves what was there.
+	if err := renameio.WriteFile(f.out, b.Bytes(), 0o644); err != nil {
 		c.errOut.Error(fmt.Errorf("the report could not be written: %w", err))
 		return exitGrader
 	}
@@ -326,21 +330,4 @@ func appendSummary(r *report.Report, path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// writeFileAtomic replaces path with data, or leaves it as it was.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

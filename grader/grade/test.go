@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/distlings/distlings/grader/catalog"
 	"github.com/distlings/distlings/grader/progress"
 	"github.com/distlings/distlings/grader/report"
@@ -181,19 +183,7 @@ func (g *Grader) saveLast(lab *catalog.Lab, res *run.Result) error {
 	if err := os.MkdirAll(g.LastDir(), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(g.LastDir(), "."+lab.Name+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(g.LastDir(), lab.Name+".json"))
+	return renameio.WriteFile(filepath.Join(g.LastDir(), lab.Name+".json"), b.Bytes(), 0o644)
 }
 
 // Last reads the lab's last run, as saved by Test; ok is false if there

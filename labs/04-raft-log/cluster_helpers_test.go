@@ -140,13 +140,6 @@ func (s *tally) Restore(data []byte) {
 	s.Index, s.Hash = snap.Index, snap.Hash
 }
 
-func lastApplied(prev []ApplyMsg) string {
-	if len(prev) == 0 {
-		return "nothing"
-	}
-	return fmt.Sprintf("index %d", prev[len(prev)-1].Index)
-}
-
 func (c *cluster) node(id sim.NodeID) *Node {
 	n, _ := c.Node(id).(*Node)
 	return n

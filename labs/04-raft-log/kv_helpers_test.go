@@ -65,9 +65,12 @@ func (c *kvCluster) oneLeaderPerTerm() error {
 	return nil
 }
 
+// linzKinds names the store's operations for the checker.
+var linzKinds = map[OpKind]linz.Kind{Get: linz.Get, Put: linz.Put, Append: linz.Append}
+
 // do starts op on clerk id now, and records it; then calls next.
 func (c *kvCluster) do(id sim.NodeID, op Op, next func(value string)) {
-	in := linz.Input{Kind: linz.Kind(op.Kind), Key: op.Key, Value: op.Value}
+	in := linz.Input{Kind: linzKinds[op.Kind], Key: op.Key, Value: op.Value}
 	ok, _ := c.history.Call(int(id), in)
 	c.clerk(id).Do(op, func(value string) {
 		ok(value)

@@ -3,6 +3,7 @@ package sharding
 // Part 1: consistent hashing with virtual nodes.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -123,7 +124,7 @@ func TestLookupFollowsTheRing(t *testing.T) {
 	// Keys of every kind, and keys that hash exactly onto a point, and the
 	// key whose position is past every point.
 	ks := append(keys(3000), PointName("db2", 7), PointName("db4", 0), PointName("db5", 200))
-	last := slices.MaxFunc(m.points, func(a, b modelPoint) int { return cmpU(a.pos, b.pos) })
+	last := slices.MaxFunc(m.points, func(a, b modelPoint) int { return cmp.Compare(a.pos, b.pos) })
 	for _, k := range ks {
 		if got, want := r.Lookup(k), m.owner(k); got != want {
 			h := Hash(k)
@@ -140,16 +141,6 @@ func TestLookupFollowsTheRing(t *testing.T) {
 				"a key belongs to the node of the first point at or after Hash(key), going round the ring: after the last point comes the first; a node of weight w has w × vnodes points, point i at Hash(PointName(node, i))"))
 		}
 	}
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestLookupsDoNotDependOnTheOrderNodesWereAdded(t *testing.T) {

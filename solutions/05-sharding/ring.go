@@ -7,8 +7,10 @@ package sharding
 // key's position.
 
 import (
+	"cmp"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Ring assigns keys to nodes. It is not safe for concurrent use.
@@ -55,24 +57,11 @@ func (r *Ring) rebuild() {
 		}
 	}
 	slices.SortFunc(r.points, func(a, b point) int {
-		switch {
-		case a.pos < b.pos:
-			return -1
-		case a.pos > b.pos:
-			return 1
+		if c := cmp.Compare(a.pos, b.pos); c != 0 {
+			return c
 		}
-		return compare(a.node, b.node)
+		return strings.Compare(a.node, b.node)
 	})
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Lookup returns the node of the first point at or after key's position,
