@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/lockstep"
 )
 
 func TestLateFailureFromBeforeTheBreakerOpenedDoesNotCount(t *testing.T) {
@@ -133,11 +135,11 @@ func TestHalfOpenProbesAreCheckedAndCountedInOneStep(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, MaxProbes: 1}
 		callers := min(max(runtime.GOMAXPROCS(0), 2), 4)
-		const rounds = parallelRounds
-		inBatches(t, func() (parallel int, ok bool) {
+		const rounds = lockstep.ParallelRounds
+		lockstep.InBatches(t, func() (parallel int, ok bool) {
 			bs := dueToHalfOpen(t, cfg, rounds)
 			allowed := make([]atomic.Int32, rounds)
-			parallel = together(callers, rounds, func(_, r int) {
+			parallel = lockstep.Together(callers, rounds, func(_, r int) {
 				if _, err := bs[r].Allow(); err == nil {
 					allowed[r].Add(1)
 				}
@@ -165,10 +167,10 @@ func TestHalfOpenProbesAreCheckedAndCountedInOneStep(t *testing.T) {
 func TestReadingTheBreakerWhileACallerCallsIsSafe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, MaxProbes: 1}
-		const rounds = parallelRounds
-		inBatches(t, func() (parallel int, ok bool) {
+		const rounds = lockstep.ParallelRounds
+		lockstep.InBatches(t, func() (parallel int, ok bool) {
 			bs := dueToHalfOpen(t, cfg, rounds)
-			parallel = together(2, rounds, func(caller, r int) {
+			parallel = lockstep.Together(2, rounds, func(caller, r int) {
 				b := bs[r]
 				switch {
 				case caller == 0: // a probe, and it succeeds

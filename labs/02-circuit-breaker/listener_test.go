@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/distlings/distlings/labs/internal/lockstep"
 )
 
 // reportedChange is one call of OnStateChange.
@@ -280,8 +282,8 @@ func TestASlowListenerDelaysNoOneElsesNews(t *testing.T) {
 // read lock, with or without the race detector (on two or more CPUs).
 func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const rounds = parallelRounds
-		inBatches(t, func() (parallel int, ok bool) {
+		const rounds = lockstep.ParallelRounds
+		lockstep.InBatches(t, func() (parallel int, ok bool) {
 			logs := make([]listenerLog, rounds)
 			bs := make([]*Breaker, rounds)
 			for i := range bs {
@@ -291,7 +293,7 @@ func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 			time.Sleep(10*time.Second + time.Nanosecond)
 			// In even rounds a probe and a dashboard come together, in odd
 			// rounds two dashboards.
-			parallel = together(2, rounds, func(caller, r int) {
+			parallel = lockstep.Together(2, rounds, func(caller, r int) {
 				switch {
 				case caller == 0 && r%2 == 0: // a probe, and it succeeds
 					if tk, err := bs[r].Allow(); err == nil {
@@ -332,14 +334,14 @@ func TestEachChangeIsReportedOnceWhenCallersRace(t *testing.T) {
 // of its own breaker, and of nothing else.
 func TestEachBreakerTellsItsOwnListener(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const rounds = parallelRounds
-		inBatches(t, func() (parallel int, ok bool) {
+		const rounds = lockstep.ParallelRounds
+		lockstep.InBatches(t, func() (parallel int, ok bool) {
 			logs := make([]listenerLog, 2*rounds)
 			bs := make([]*Breaker, 2*rounds)
 			for i := range bs {
 				bs[i] = New(Config{ConsecutiveFailures: 1, Timeout: 10 * time.Second, OnStateChange: logs[i].listen})
 			}
-			parallel = together(2, rounds, func(caller, r int) {
+			parallel = lockstep.Together(2, rounds, func(caller, r int) {
 				if tk, err := bs[2*r+caller].Allow(); err == nil {
 					bs[2*r+caller].Record(tk, errBoom)
 				}

@@ -12,6 +12,10 @@
 // Turns makes a few actors take strict turns at the boundary, for
 // dependencies whose replies arrive over a real network, where "quiescent"
 // cannot be seen.
+//
+// Together releases a few callers at the same instant, round after round,
+// for two steps a few instructions apart that should have been one: no
+// dependency sits between them, so only numbers of rounds catch it.
 package lockstep
 
 import (

@@ -3,6 +3,7 @@ package lockstep
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,4 +124,20 @@ func TestTurnsAlternateAndSkipFinishedActors(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, []string{"A1", "B1", "A2", "B2", "B3", "B4"}, order)
 	assert.Zero(t, turns.Overtaken)
+}
+
+func TestTogetherCallsEveryCallerInEveryRound(t *testing.T) {
+	const callers, rounds = 3, 1200 // more than one chunk of goroutines
+	var calls [rounds][callers]atomic.Int32
+	parallel := Together(callers, rounds, func(c, r int) { calls[r][c].Add(1) })
+	for r := range calls {
+		for c := range calls[r] {
+			if n := calls[r][c].Load(); n != 1 {
+				t.Fatalf("caller %d was called %d times in round %d, want once", c, n, r)
+			}
+		}
+	}
+	if parallel < 0 || parallel > rounds {
+		t.Fatalf("Together reported %d parallel rounds out of %d", parallel, rounds)
+	}
 }

@@ -1,4 +1,4 @@
-package breaker
+package lockstep
 
 import (
 	"runtime"
@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// together runs rounds in which each of callers goroutines calls
+// Together runs rounds in which each of callers goroutines calls
 // body(caller, round) at the same moment, released by a spinning barrier.
 // It is how a test catches two steps a few instructions apart that should
 // have been one, without the race detector: one round rarely lands a
 // caller between them, tens of thousands do. It returns how many rounds
 // really ran in parallel, with no caller that had to yield to let the
 // others arrive (on one CPU, none can).
-func together(callers, rounds int, body func(caller, round int)) (parallel int) {
+func Together(callers, rounds int, body func(caller, round int)) (parallel int) {
 	arrived := make([]atomic.Int32, rounds)
 	yielded := make([]atomic.Bool, rounds)
 	// Fresh goroutines every chunk: callers that once had to yield can end
@@ -46,26 +46,26 @@ func together(callers, rounds int, body func(caller, round int)) (parallel int) 
 	return parallel
 }
 
-// parallelRounds is how many rounds of together a test wants to have run
+// ParallelRounds is how many rounds of Together a test wants to have run
 // in parallel. A loaded machine gives them slowly, so a test runs batch
 // after batch until it has them, up to batches() of them.
-const parallelRounds = 30000
+const ParallelRounds = 30000
 
-// batches is how many batches a test may run to get parallelRounds. One
+// batches is how many batches a test may run to get ParallelRounds. One
 // is enough on one CPU, where no round runs in parallel, and under the race
 // detector, which sees a missing lock in any round.
 func batches() int {
-	if raceDetector || runtime.GOMAXPROCS(0) < 2 {
+	if RaceDetector || runtime.GOMAXPROCS(0) < 2 {
 		return 1
 	}
 	return 100
 }
 
-// inBatches runs batch, which reports how many of its rounds ran in
-// parallel and whether it found nothing wrong, until parallelRounds rounds
+// InBatches runs batch, which reports how many of its rounds ran in
+// parallel and whether it found nothing wrong, until ParallelRounds rounds
 // have run in parallel, batches() batches have run, or one batch found the
 // mistake. It says when too few rounds ran in parallel to trust a pass.
-func inBatches(t *testing.T, batch func() (parallel int, ok bool)) {
+func InBatches(t *testing.T, batch func() (parallel int, ok bool)) {
 	t.Helper()
 	parallel := 0
 	for range batches() {
@@ -73,11 +73,11 @@ func inBatches(t *testing.T, batch func() (parallel int, ok bool)) {
 		if !ok {
 			return
 		}
-		if parallel += n; parallel >= parallelRounds {
+		if parallel += n; parallel >= ParallelRounds {
 			return
 		}
 	}
-	if !raceDetector {
-		t.Logf("only %d rounds ran with every caller on a CPU at once (wanted %d): on this machine a missing lock here may go unseen; the race detector still sees it", parallel, parallelRounds)
+	if !RaceDetector {
+		t.Logf("only %d rounds ran with every caller on a CPU at once (wanted %d): on this machine a missing lock here may go unseen; the race detector still sees it", parallel, ParallelRounds)
 	}
 }

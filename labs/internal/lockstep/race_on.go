@@ -1,0 +1,6 @@
+//go:build race
+
+package lockstep
+
+// RaceDetector is whether the code runs under the race detector.
+const RaceDetector = true
