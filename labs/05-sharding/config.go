@@ -1,6 +1,6 @@
 package sharding
 
-// Rebalancing shards over replica groups: part 3. You write this file.
+// Rebalancing shards over replica groups: part 4. You write this file.
 //
 // The API the tests use (keep these names and signatures):
 //
@@ -36,13 +36,13 @@ func NewConfig(shards int) Config {
 // Join returns the next configuration, in which groups have joined and
 // the shards are spread evenly again.
 func (c Config) Join(groups map[int][]string) (Config, error) {
-	// TODO(part 3)
+	// TODO(part 4)
 	return c, nil
 }
 
 // Leave returns the next configuration, in which the groups gids have
 // left and the shards are spread evenly again.
 func (c Config) Leave(gids ...int) (Config, error) {
-	// TODO(part 3)
+	// TODO(part 4)
 	return c, nil
 }

@@ -285,6 +285,12 @@ func TestANewConfigurationSharesNothingWithTheOldOne(t *testing.T) {
 	c3.Shards[1] = 98
 	c3.Groups[2] = append(c3.Groups[2][:1], "extra")
 	unchanged("a caller changed configurations 2 and 3")
+	first := groups(1, 2)
+	c0, err := NewConfig(4).Join(first)
+	require.NoError(t, err)
+	first[1][0], first[7] = "changed by the caller", []string{"g7-a"}
+	require.Equal(t, groups(1, 2), c0.Groups, lesson("the caller of the first Join changed the map and the servers it had passed in, and the configuration's groups changed with them",
+		"a configuration keeps its own copy of the groups and their servers: the caller's map and slices are the caller's"))
 	joining[3][0] = "changed by the caller"
 	require.Equal(t, groups(3)[3], c2b.Groups[3], lesson("the caller of Join changed the servers it had passed in, and the configuration's servers changed with them",
 		"a configuration keeps its own copy of the servers: the caller's map and slices are the caller's"))
@@ -301,6 +307,7 @@ func TestJoinAndLeaveRefuseBadGroups(t *testing.T) {
 		{"group -4 joins", func() (Config, error) { return c.Join(groups(-4)) }},
 		{"group 2, already there, joins again", func() (Config, error) { return c.Join(groups(2, 3)) }},
 		{"group 3, never joined, leaves", func() (Config, error) { return c.Leave(3) }},
+		{"group 0 leaves", func() (Config, error) { return c.Leave(0) }},
 		{"group 1 and group 3, never joined, leave", func() (Config, error) { return c.Leave(1, 3) }},
 	} {
 		_, err := call.do()

@@ -1,6 +1,6 @@
 package sharding
 
-// Ids that carry their shard: part 2. You write this file.
+// Ids that carry their shard: part 3. You write this file.
 //
 // The API the tests use (keep these names and signatures):
 //
@@ -40,31 +40,29 @@ type IDs struct {
 	shard int
 	clock func() time.Time
 
-	// TODO(part 2): what else it keeps.
+	// TODO(part 3): what else it keeps.
 }
 
 // NewIDs returns the id maker of shard, reading the time from clock.
 func NewIDs(shard int, clock func() time.Time) (*IDs, error) {
-	// TODO(part 2)
+	// TODO(part 3)
 	return &IDs{shard: shard, clock: clock}, nil
 }
 
-// Next returns a new id. Each is larger than every id made before it, even
-// when the clock steps back or more than 1024 ids are made in one
-// millisecond; Next never waits for the clock.
+// Next returns a new id, larger than every id made before it.
 func (g *IDs) Next() uint64 {
-	// TODO(part 2)
+	// TODO(part 3)
 	return 0
 }
 
 // ShardOf returns the logical shard that made id.
 func ShardOf(id uint64) int {
-	// TODO(part 2)
+	// TODO(part 3)
 	return 0
 }
 
 // TimeOf returns the millisecond in which id was made.
 func TimeOf(id uint64) time.Time {
-	// TODO(part 2)
+	// TODO(part 3)
 	return Epoch
 }

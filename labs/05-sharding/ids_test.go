@@ -114,6 +114,7 @@ func TestIDsFollowInstagramsLayout(t *testing.T) {
 		got = append(got, g.Next())
 	}
 	c.set(1001)
+	c.now = c.now.Add(900 * time.Microsecond) // still millisecond 1001
 	got, want = append(got, g.Next()), append(want, makeID(1001, 5, 0))
 	c.set(86_400_000 * 365 * 15) // fifteen years on
 	got, want = append(got, g.Next()), append(want, makeID(86_400_000*365*15, 5, 0))
@@ -123,6 +124,18 @@ func TestIDsFollowInstagramsLayout(t *testing.T) {
 				fmt.Sprintf("id %d made by shard 5 is %s, want %s", i+1, fields(got[i]), fields(want[i])),
 				"an id is 41 bits of milliseconds since Epoch, then 13 bits of the shard, then 10 bits that count the ids of that millisecond from 0: id = ms<<23 | shard<<10 | seq"))
 		}
+	}
+	// A clock at the epoch itself, and one before it.
+	for _, ms := range []int64{0, -20} {
+		c := newClock(ms)
+		g := newIDs(t, 9, c.read)
+		first := g.Next()
+		if ms == 0 {
+			require.Equal(t, makeID(0, 9, 0), first, lesson(fmt.Sprintf("the first id made at Epoch itself is %s", fields(first)), "the sequence counts the ids of a millisecond from 0"))
+		}
+		c.set(10)
+		second := g.Next()
+		require.Greater(t, second, first, lesson(fmt.Sprintf("with the clock %d ms from Epoch, the first id was %s; 10 ms after Epoch, the next was %s", ms, fields(first), fields(second)), "each id is larger than the one before, whatever the clock says"))
 	}
 	for _, id := range []uint64{makeID(1000, 5, 3), makeID(1<<41-1, 8191, 1023), makeID(0, 0, 0), makeID(123456789, 4242, 512)} {
 		ms, shard := id>>msShift, int(id>>shardShift&shardMask)
@@ -173,6 +186,13 @@ func TestIDsGoOnIncreasingPastAFullMillisecond(t *testing.T) {
 	const n = 3000
 	ids := nextWithin(t, g, c, n, "all in the same millisecond of a clock that does not move")
 	increasing(t, ids, 7, fmt.Sprintf("%d ids made in one millisecond", n))
+	for i, id := range ids {
+		if want := makeID(c.ms()+uint64(i/1024), 7, i%1024); id != want {
+			require.Failf(t, "a millisecond's ids not all used", lesson(
+				fmt.Sprintf("%d ids made in the millisecond %d, on a clock that does not move: id %d is %s, want %s", n, c.ms(), i+1, fields(id), fields(want)),
+				"10 bits of sequence give each millisecond 1024 ids, 0 to 1023, and only then do ids move on to the next millisecond"))
+		}
+	}
 	last := ids[len(ids)-1] >> msShift
 	require.LessOrEqual(t, last, c.ms()+2, lesson(
 		fmt.Sprintf("%d ids made in the millisecond %d: the last is %s, %d ms ahead of the clock", n, c.ms(), fields(ids[len(ids)-1]), last-c.ms()),

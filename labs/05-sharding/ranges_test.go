@@ -97,16 +97,18 @@ func checkLookups(t *testing.T, r *Ranges, rs []Range, rng *rand.Rand) {
 	}
 }
 
-// bestCut is the cut Split must make in rg for load, found the slow way:
-// every id of the load in the range, tried in turn.
-func bestCut(rg Range, load []uint64) (cut uint64, below, above int, ok bool) {
+// bestCut finds, the slow way, how evenly a cut of rg can divide the
+// requests of load that fall in it: every id of the load in the range is
+// tried in turn. It returns the lowest of the best cuts, what it leaves on
+// each side, and how far apart those are.
+func bestCut(rg Range, load []uint64) (cut uint64, below, above, diff int, ok bool) {
 	var in []uint64
 	for _, id := range load {
 		if id >= rg.Lo && id <= rg.Hi {
 			in = append(in, id)
 		}
 	}
-	bestDiff := math.MaxInt
+	diff = math.MaxInt
 	for _, c := range in {
 		b, a := 0, 0
 		for _, id := range in {
@@ -119,11 +121,11 @@ func bestCut(rg Range, load []uint64) (cut uint64, below, above int, ok bool) {
 		if b == 0 || a == 0 {
 			continue
 		}
-		if d := max(a-b, b-a); d < bestDiff || d == bestDiff && c < cut {
-			cut, below, above, bestDiff, ok = c, b, a, d, true
+		if d := max(a-b, b-a); d < diff || d == diff && c < cut {
+			cut, below, above, diff, ok = c, b, a, d, true
 		}
 	}
-	return cut, below, above, ok
+	return cut, below, above, diff, ok
 }
 
 // counts is how many requests of load fall in rg below cut, and at or
@@ -156,26 +158,26 @@ func hottest(load []uint64) (id uint64, n int) {
 // and the ranges that result.
 func splitAsItMust(t *testing.T, r *Ranges, lo uint64, load []uint64, to string) uint64 {
 	t.Helper()
-	before := r.List()
+	before := slices.Clone(r.List())
 	i := slices.IndexFunc(before, func(rg Range) bool { return rg.Lo == lo })
 	require.GreaterOrEqual(t, i, 0, "the test splits a range that exists")
 	rg := before[i]
-	want, wb, wa, _ := bestCut(rg, load)
+	want, wb, wa, diff, _ := bestCut(rg, load)
 	given := slices.Clone(load)
 	cut, err := r.Split(lo, load, to)
 	require.NoError(t, err, lesson(fmt.Sprintf("Split of %s, with %d requests in it, failed", idSpan(rg.Lo, rg.Hi), wb+wa),
 		fmt.Sprintf("a cut at %d leaves %d requests below it and %d at or above it: ErrCannotSplit is for a range where no cut leaves requests on both sides", want, wb, wa)))
 	require.Equal(t, given, load, lesson("Split changed the order or the contents of the load it was given",
 		"the caller's slice is the caller's: to sort the requests, sort a copy"))
-	if cut != want {
-		gb, ga := counts(rg, load, cut)
+	gb, ga := counts(rg, load, cut)
+	if cut <= rg.Lo || cut > rg.Hi || max(gb-ga, ga-gb) != diff {
 		hot, n := hottest(load)
 		why := "no cut divides them more evenly"
 		switch {
+		case cut <= rg.Lo || cut > rg.Hi:
+			why = fmt.Sprintf("a cut at %d is not inside the range: one of the halves would hold no ids", cut)
 		case n > 1 && (cut == hot || cut == hot+1 || want == hot || want == hot+1):
 			why = fmt.Sprintf("id %d alone takes %d requests: no cut can divide one id, so the best cut puts it on the side that balances best, and the median is not always that cut", hot, n)
-		case gb == wb && ga == wa:
-			why = "the two cuts divide them equally well, and of two equally even cuts Split makes the lower"
 		case len(load) > wb+wa:
 			why = fmt.Sprintf("only the %d requests inside the range count: the %d others go to other shards whatever the cut", wb+wa, len(load)-wb-wa)
 		}
@@ -219,6 +221,11 @@ func TestSplitCutsWhereTheLoadDividesEvenly(t *testing.T) {
 	// An even number of requests, and a cut that two medians disagree on.
 	r = NewRanges("db1")
 	splitAsItMust(t, r, 0, []uint64{40, 10, 30, 20}, "db2")
+	// Requests at the very ends of the ranges: 0, the largest id, and the
+	// last id of a range.
+	r = NewRanges("db1")
+	top := splitAsItMust(t, r, 0, []uint64{maxID, 1}, "db2")
+	splitAsItMust(t, r, 0, []uint64{top - 1, 5, top - 1, 7}, "db3")
 	// Each half again.
 	r = NewRanges("db1")
 	splitAsItMust(t, r, 0, load, "db2")
@@ -375,8 +382,11 @@ func TestRangesStayOrderedContiguousAndDisjoint(t *testing.T) {
 				}
 			}
 			to := fmt.Sprintf("s%d", step+1)
+			if rng.IntN(2) == 0 { // a shard can hold many ranges
+				to = model[rng.IntN(len(model))].Shard
+			}
 			op = fmt.Sprintf("step %d: Split(%d, %v, %q) of %s", step, rg.Lo, load, to, idSpan(rg.Lo, rg.Hi))
-			if _, _, _, ok := bestCut(rg, load); ok {
+			if _, _, _, _, ok := bestCut(rg, load); ok {
 				splitAsItMust(t, r, rg.Lo, load, to)
 				model = r.List()
 				splits++

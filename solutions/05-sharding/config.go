@@ -2,7 +2,7 @@
 
 package sharding
 
-// Rebalancing shards over replica groups: part 3. You write this file.
+// Rebalancing shards over replica groups: part 4. You write this file.
 //
 // The API the tests use (keep these names and signatures):
 //

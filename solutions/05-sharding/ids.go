@@ -2,7 +2,7 @@
 
 package sharding
 
-// Ids that carry their shard: part 2. You write this file.
+// Ids that carry their shard: part 3. You write this file.
 //
 // The API the tests use (keep these names and signatures):
 //
@@ -56,9 +56,7 @@ func NewIDs(shard int, clock func() time.Time) (*IDs, error) {
 	return &IDs{shard: shard, clock: clock, last: -1}, nil
 }
 
-// Next returns a new id. Each is larger than every id made before it, even
-// when the clock steps back or more than 1024 ids are made in one
-// millisecond; Next never waits for the clock.
+// Next returns a new id, larger than every id made before it.
 func (g *IDs) Next() uint64 {
 	now := max(g.clock().Sub(Epoch).Milliseconds(), 0)
 	g.mu.Lock()

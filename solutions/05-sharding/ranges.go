@@ -70,12 +70,11 @@ func (r *Ranges) find(lo uint64) (int, bool) {
 }
 
 // Split cuts the range that starts at lo in two, to share out a load that
-// is too much for one shard. load lists the ids of recent requests, one
-// entry per request. The cut is the id of load that divides the requests
-// that fall in the range most evenly: those below it stay with the range's
-// shard, those at or above it go to shard to. Of two cuts equally even,
-// the lower. Split returns the cut, or ErrCannotSplit if no cut leaves
-// requests on both sides.
+// is too much for one shard: load lists the ids of recent requests, one
+// entry per request, so a busy user appears many times. The ids below the
+// cut stay with the range's shard; the cut and those above it go to shard
+// to. Split returns the cut, or ErrCannotSplit if no cut can share the
+// load.
 func (r *Ranges) Split(lo uint64, load []uint64, to string) (uint64, error) {
 	i, ok := r.find(lo)
 	if !ok {
