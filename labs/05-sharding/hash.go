@@ -2,9 +2,9 @@
 // enough: which machine holds a key, and how to change that without
 // losing or doubling a write.
 //
-// You write a file a part: ring.go, ranges.go, ids.go, config.go and
-// router.go. This file holds what they share: the hash that places keys
-// and points, and how the points of a node are named.
+// You write a file a part: ring.go, ranges.go, ids.go, config.go,
+// router.go and mover.go. This file holds what they share: the hash that
+// places keys and points, and how the points of a node are named.
 package sharding
 
 import (

@@ -136,7 +136,8 @@ func waitDo(t *testing.T, w *world, ch <-chan doResult, what string) doResult {
 		case res := <-ch:
 			return res
 		case <-deadline:
-			require.FailNow(t, "a request that never returns", lesson(what+": Do had not returned after 5 seconds", "a router that is told ErrWrongGroup catches up with the map and sends the request to the group the newer map names"))
+			require.FailNow(t, "a request that never returns", lesson(what+": Do had not returned after 5 seconds",
+				"a router that is told ErrWrongGroup reads the map from etcd, and sends the request on by the newer map: its watch may be late, or stalled (a stream to a partitioned member can stay open and silent), and a router that waits for the watch waits with it"))
 		case <-time.After(time.Millisecond):
 		}
 	}
