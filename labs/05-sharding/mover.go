@@ -26,7 +26,8 @@ func Move(ctx context.Context, cli *clientv3.Client, holders func(gid int) Holde
 	return errors.ErrUnsupported
 }
 
-// Resume finishes the move recorded at MoveKey, if there is one.
+// Resume finishes, or undoes, the move recorded at MoveKey, if there is
+// one.
 func Resume(ctx context.Context, cli *clientv3.Client, holders func(gid int) Holder) error {
 	// TODO(part 6)
 	return nil

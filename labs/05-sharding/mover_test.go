@@ -25,7 +25,7 @@ func fill(t *testing.T, st *store, tag string) {
 	for s := range routingShards {
 		for i, k := range keysOf(s, 3) {
 			require.NoError(t, st.appendToken(k, fmt.Sprintf("%s-%d-%d", tag, s, i), 3*time.Second), lesson(
-				fmt.Sprintf("a client writes to every shard (%s the move): a write to shard %d got no answer", tag, s),
+				fmt.Sprintf("a client writes to every shard (%s): a write to shard %d got no answer", tag, s),
 				"whatever becomes of a move, done or given up, every shard is served when it returns: the group the map names holds the shard, not frozen"))
 		}
 	}
@@ -48,20 +48,20 @@ func moveDone(t *testing.T, st *store, before Config, what string) {
 
 func TestAMoveHandsTheShardOver(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
-	fill(t, st, "before")
+	fill(t, st, "before the move")
 	before := st.mustMap()
 	require.NoError(t, st.move(&crasher{}, movedShard, movedTo), fmt.Sprintf("Move(shard %d, to group %d)", movedShard, movedTo))
 	what := fmt.Sprintf("shard %d moved from group %d to group %d", movedShard, movedFrom, movedTo)
 	moveDone(t, st, before, what)
 	st.checkOnce(what, movedShard)
-	fill(t, st, "after")
+	fill(t, st, "after the move")
 	st.checkOnce(what+", and every shard was written again", movedShard)
 	require.NoError(t, st.move(&crasher{}, movedShard, movedTo), "Move of a shard to the group that holds it already: nothing to do")
 }
 
 func TestWritesDuringAMoveLandExactlyOnce(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
-	fill(t, st, "before")
+	fill(t, st, "before the move")
 	before := st.mustMap()
 	keys := keysOf(movedShard, 4)
 	var moving atomic.Bool
@@ -94,7 +94,7 @@ func TestWritesDuringAMoveLandExactlyOnce(t *testing.T) {
 
 func TestAWriteMadeWhileTheCopyIsTakenIsNotLost(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
-	fill(t, st, "before")
+	fill(t, st, "before the move")
 	key := keysOf(movedShard, 1)[0]
 	c := &crasher{after: map[string]func(){}}
 	var late error
@@ -116,7 +116,7 @@ func TestAWriteMadeWhileTheCopyIsTakenIsNotLost(t *testing.T) {
 
 func TestARetriedRequestRunsOnceAcrossTheMove(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
-	fill(t, st, "before")
+	fill(t, st, "before the move")
 	key := keysOf(movedShard, 1)[0]
 	req := Request{ID: "retried", Key: key, Op: "append", Value: "retried;"}
 	first, err := st.send(req, 5*time.Second)
@@ -133,7 +133,7 @@ func TestARetriedRequestRunsOnceAcrossTheMove(t *testing.T) {
 
 func TestACutOverOnAnOutdatedMapOverwritesNothing(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
-	fill(t, st, "before")
+	fill(t, st, "before the move")
 	const other, newGroup = 5, 4
 	st.servers[newGroup] = &server{st: st, gid: newGroup, shards: map[int]*heldShard{}}
 	c := &crasher{after: map[string]func(){}}
@@ -170,7 +170,7 @@ func TestACutOverOnAnOutdatedMapOverwritesNothing(t *testing.T) {
 			"when the map changes under a move, the mover cuts over on the newer map if the move still holds there, or gives up with ErrStaleMap, and the shard is served either way"))
 	}
 	require.False(t, st.moveRecorded(), lesson(what+": Move returned, and a move is still recorded", "a move that returns, done or given up, leaves no record"))
-	fill(t, st, "after")
+	fill(t, st, "after the move")
 	st.checkOnce(what, movedShard)
 	st.checkOnce(what, other)
 }
@@ -190,7 +190,7 @@ func TestAMoverThatCrashesAtAnyStepIsResumed(t *testing.T) {
 	}
 	for at := 1; at <= len(steps); at++ {
 		st := newStore(t, 1, 2, 3)
-		fill(t, st, "before")
+		fill(t, st, "before the move")
 		c := &crasher{at: at}
 		_ = st.move(c, movedShard, movedTo)
 		log := c.log()
@@ -214,4 +214,25 @@ func TestAMoverThatCrashesAtAnyStepIsResumed(t *testing.T) {
 		st.checkOnce(what, movedShard)
 		require.NoError(t, st.resume(&crasher{}), lesson(what+": Resume, called again when there was nothing to resume", "Resume with no move recorded does nothing"))
 	}
+}
+
+func TestAMoveThatCannotBeMadeChangesNothing(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	fill(t, st, "before the move")
+	before := st.mustMap()
+	for i, c := range []struct {
+		what      string
+		shard, to int
+	}{
+		{"a move to group 9, which is not in the map", movedShard, 9},
+		{fmt.Sprintf("a move of shard %d, which the map does not have", routingShards), routingShards, movedTo},
+	} {
+		err := st.move(&crasher{}, c.shard, c.to)
+		require.Error(t, err, lesson(c.what+": Move returned nil", "a move the map cannot take is refused, with an error that says why"))
+		after := st.mustMap()
+		require.Equal(t, before, after, lesson(c.what+" was refused, and the map changed", "a refused move changes nothing"))
+		require.False(t, st.moveRecorded(), lesson(c.what+" was refused, and a move is recorded at MoveKey", "a refused move leaves no record: the next Move would wait for it, and Resume would try to finish it"))
+		fill(t, st, fmt.Sprintf("after refused move %d", i+1))
+	}
+	st.checkOnce("after two moves were refused", movedShard)
 }

@@ -30,11 +30,12 @@ type Holder interface {
 	Freeze(ctx context.Context, shard int) error
 	// Export returns a copy of the group's data for shard.
 	Export(ctx context.Context, shard int) (ShardData, error)
-	// Import replaces the group's data for shard with data, not frozen.
+	// Import replaces the group's data for shard with data; the group
+	// runs requests for it (unfrozen) once the map names the group.
 	Import(ctx context.Context, shard int, data ShardData) error
 	// Unfreeze lets the group run requests for shard again.
 	Unfreeze(ctx context.Context, shard int) error
-	// Drop forgets the group's data for shard.
+	// Drop forgets the group's data for shard, if it holds any.
 	Drop(ctx context.Context, shard int) error
 }
 

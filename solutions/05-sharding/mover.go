@@ -64,7 +64,8 @@ func Move(ctx context.Context, cli *clientv3.Client, holders func(gid int) Holde
 	return finish(ctx, cli, holders, rec)
 }
 
-// Resume finishes the move recorded at MoveKey, if there is one.
+// Resume finishes, or undoes, the move recorded at MoveKey, if there is
+// one.
 func Resume(ctx context.Context, cli *clientv3.Client, holders func(gid int) Holder) error {
 	resp, err := cli.Get(ctx, MoveKey)
 	if err != nil || len(resp.Kvs) == 0 {
