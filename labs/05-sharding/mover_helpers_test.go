@@ -305,6 +305,10 @@ func (st *store) checkOnce(what string, shard int) {
 	for token, key := range st.acked {
 		s := KeyShard(key, routingShards)
 		g := st.servers[cfg.Shards[s]]
+		if g == nil {
+			require.Failf(t, "a shard on no group", lesson(fmt.Sprintf("%s: the map names group %d for shard %d, and there is no such group", what, cfg.Shards[s], s),
+				"the map names only groups that are there"))
+		}
 		data, holds, _ := g.holds(s)
 		require.True(t, holds, lesson(fmt.Sprintf("%s: the map names group %d for shard %d, which holds no data for it", what, cfg.Shards[s], s),
 			"the map names a group only once that group holds the shard's data: the cut-over comes after the copy"))
@@ -330,6 +334,8 @@ type crasher struct {
 	steps   []string
 	crashed bool
 	after   map[string]func() // run after a step whose name starts with the key, before the mover sees it
+	before  func(name string) // run before every step
+	fail    map[string]error  // a step whose name starts with the key fails, once, without happening
 }
 
 var errCrashed = errors.New("the mover crashed (the test stopped it here)")
@@ -340,7 +346,18 @@ func (c *crasher) do(name string, f func() error) error {
 		c.mu.Unlock()
 		return errCrashed
 	}
+	before := c.before
+	for prefix, err := range c.fail {
+		if strings.HasPrefix(name, prefix) {
+			delete(c.fail, prefix)
+			c.mu.Unlock()
+			return err
+		}
+	}
 	c.mu.Unlock()
+	if before != nil {
+		before(name)
+	}
 	err := f()
 	c.mu.Lock()
 	c.steps = append(c.steps, name)

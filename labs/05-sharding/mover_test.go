@@ -41,7 +41,7 @@ func moveDone(t *testing.T, st *store, before Config, what string) {
 	want[movedShard] = movedTo
 	require.Equal(t, want, after.Shards, lesson(fmt.Sprintf("%s: the map's shards, configuration %d before and %d after", what, before.Num, after.Num),
 		"a move changes the one shard it moves"))
-	require.Greater(t, after.Num, before.Num, lesson(what+": the map's number", "every change to the map is a new configuration, numbered one more"))
+	require.Equal(t, before.Num+1, after.Num, lesson(what+": the map's number", "every change to the map is a new configuration, numbered one more"))
 	require.False(t, st.moveRecorded(), lesson(what+": Move returned, and a move is still recorded at MoveKey",
 		"a finished move leaves no record: the next mover would take it for one to finish, and the next Move would wait for it"))
 }
@@ -56,7 +56,18 @@ func TestAMoveHandsTheShardOver(t *testing.T) {
 	st.checkOnce(what, movedShard)
 	fill(t, st, "after the move")
 	st.checkOnce(what+", and every shard was written again", movedShard)
+	again := st.mustMap()
 	require.NoError(t, st.move(&crasher{}, movedShard, movedTo), "Move of a shard to the group that holds it already: nothing to do")
+	require.Equal(t, again, st.mustMap(), lesson("a Move of a shard to the group that holds it already changed the map", "a move to where the shard is already is no move"))
+	fill(t, st, "after a move to where the shard was")
+	st.checkOnce("shard 0 was moved to group 3, which held it already", movedShard)
+}
+
+func TestAnEmptyShardMovesToo(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	require.NoError(t, st.move(&crasher{}, movedShard, movedTo), "Move(shard %d, to group %d) of a shard no one has written to", movedShard, movedTo)
+	fill(t, st, "after an empty shard moved")
+	st.checkOnce("shard 0 moved while empty, and was written to", movedShard)
 }
 
 func TestWritesDuringAMoveLandExactlyOnce(t *testing.T) {
@@ -136,10 +147,19 @@ func TestACutOverOnAnOutdatedMapOverwritesNothing(t *testing.T) {
 	fill(t, st, "before the move")
 	const other, newGroup = 5, 4
 	st.servers[newGroup] = &server{st: st, gid: newGroup, shards: map[int]*heldShard{}}
-	c := &crasher{after: map[string]func(){}}
+	c := &crasher{}
 	var concurrent Config
-	c.after[fmt.Sprintf("Import(shard %d) on group %d", movedShard, movedTo)] = func() {
-		// Meanwhile the controller gives another shard to a new group.
+	imported, done := false, false
+	c.before = func(name string) {
+		if strings.HasPrefix(name, "Import") {
+			imported = true
+		}
+		if !imported || done || !strings.HasSuffix(name, "in etcd") {
+			return
+		}
+		done = true
+		// Just before the mover's next write to etcd after its Import,
+		// the controller gives another shard to a new group.
 		cfg := st.mustMap()
 		cfg.Num++
 		cfg.Shards = slices.Clone(cfg.Shards)
@@ -154,7 +174,7 @@ func TestACutOverOnAnOutdatedMapOverwritesNothing(t *testing.T) {
 	}
 	err := st.move(c, movedShard, movedTo)
 	after := st.mustMap()
-	what := fmt.Sprintf("while shard %d moved, after the mover's Import, the controller published configuration %d, which gives shard %d to group %d", movedShard, concurrent.Num, other, newGroup)
+	what := fmt.Sprintf("while shard %d moved, after the mover's Import and before its next write to etcd, the controller published configuration %d, which gives shard %d to group %d", movedShard, concurrent.Num, other, newGroup)
 	if after.Shards[other] != newGroup || after.Num <= concurrent.Num && err == nil {
 		require.Failf(t, "a cut-over that overwrote a newer map", lesson(
 			fmt.Sprintf("%s; Move returned %v, and the map is now configuration %d, which gives shard %d to group %d", what, err, after.Num, other, after.Shards[other]),
@@ -235,4 +255,81 @@ func TestAMoveThatCannotBeMadeChangesNothing(t *testing.T) {
 		fill(t, st, fmt.Sprintf("after refused move %d", i+1))
 	}
 	st.checkOnce("after two moves were refused", movedShard)
+	require.NoError(t, st.move(&crasher{}, movedShard, movedTo), "after two moves were refused, Move(shard %d, to group %d), which the map can take", movedShard, movedTo)
+	moveDone(t, st, before, "after two moves were refused, shard 0 moved to group 3")
+}
+
+func TestAMoveTheMapNoLongerAllowsIsUndone(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	fill(t, st, "before the move")
+	c := &crasher{}
+	imported, done := false, false
+	var concurrent Config
+	c.before = func(name string) {
+		if strings.HasPrefix(name, "Import") {
+			imported = true
+		}
+		if !imported || done || !strings.HasSuffix(name, "in etcd") {
+			return
+		}
+		done = true
+		// The move's destination leaves: the controller gives its
+		// shards to group 2.
+		cfg := st.mustMap()
+		cfg.Num++
+		cfg.Shards = slices.Clone(cfg.Shards)
+		for s, gid := range cfg.Shards {
+			if gid == movedTo {
+				data, _, _ := st.servers[movedTo].holds(s)
+				require.NoError(t, st.servers[2].Import(context.Background(), s, data))
+				cfg.Shards[s] = 2
+			}
+		}
+		delete(cfg.Groups, movedTo)
+		st.publish(cfg)
+		concurrent = cfg
+	}
+	err := st.move(c, movedShard, movedTo)
+	what := fmt.Sprintf("while shard %d moved to group %d, after the mover's Import, the controller published configuration %d, in which group %d has left", movedShard, movedTo, concurrent.Num, movedTo)
+	require.ErrorIs(t, err, ErrStaleMap, lesson(what+": Move's answer",
+		"a move the map no longer allows (its destination left, or the shard moved on) is undone, and Move says so with ErrStaleMap"))
+	after := st.mustMap()
+	require.Equal(t, concurrent.Shards, after.Shards, lesson(what+": the map's shards after Move", "an undone move leaves the map as the controller made it"))
+	require.False(t, st.moveRecorded(), lesson(what+": a move is still recorded", "an undone move leaves no record"))
+	_, holds, _ := st.servers[movedTo].holds(movedShard)
+	require.False(t, holds, lesson(what+": group 3 still holds the copy it was given", "an undone move drops the copy it made"))
+	fill(t, st, "after the move was undone")
+	st.checkOnce(what, movedShard)
+}
+
+func TestOnlyOneMoveAtATime(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	fill(t, st, "before the moves")
+	first := &crasher{at: 2} // records its move of shard 0, freezes it, and crashes
+	_ = st.move(first, movedShard, movedTo)
+	log := first.log()
+	err := st.move(&crasher{}, 1, movedTo)
+	what := fmt.Sprintf("a mover of shard %d crashed after %s; then Move(shard 1, to group %d) was called", movedShard, strings.Join(log, ", "), movedTo)
+	require.ErrorIs(t, err, ErrMoveInProgress, lesson(what+": its answer",
+		"one move at a time: while a move is recorded, Move answers ErrMoveInProgress, or the second mover's record takes the place of the first one's, and no one ever finishes the first"))
+	require.NoError(t, st.resume(&crasher{}), what+", and refused; then Resume")
+	fill(t, st, "after Resume")
+	st.checkOnce(what+"; then Resume", movedShard)
+	require.NoError(t, st.move(&crasher{}, 1, movedTo), "Move(shard 1, to group %d), once the first move was finished", movedTo)
+}
+
+func TestAMoveStopsAtAGroupsError(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	fill(t, st, "before the move")
+	errFlaky := errors.New("group 1 did not answer in time")
+	c := &crasher{fail: map[string]error{fmt.Sprintf("Export(shard %d)", movedShard): errFlaky}}
+	err := st.move(c, movedShard, movedTo)
+	what := fmt.Sprintf("group %d failed the mover's Export of shard %d once (%v)", movedFrom, movedShard, errFlaky)
+	require.Error(t, err, lesson(what+", and Move returned nil", "a step that fails stops the move, which returns the error: carrying on copies nothing, and cuts over to an empty shard"))
+	require.NoError(t, st.resume(&crasher{}), what+"; then Resume")
+	fill(t, st, "after Resume")
+	st.checkOnce(what+"; then Resume", movedShard)
+	require.NoError(t, st.move(&crasher{}, movedShard, movedTo), what+"; then Resume, and Move again")
+	require.Equal(t, movedTo, st.mustMap().Shards[movedShard], what+"; then Resume, and Move again: the map names group 3")
+	st.checkOnce(what+"; then Resume, and Move again", movedShard)
 }

@@ -32,6 +32,9 @@ type world struct {
 	asked   map[askedKey]int        // how often a group was asked a request, per map number
 	wrong   chan wrongAnswer        // the first ErrWrongGroup answers the groups gave
 	wrongs  int                     // how many they gave
+
+	onAsk func(gid int, req Request)       // called as a group is asked, before it answers
+	onRun func(gid int, req Request) error // called once a request ran; an error it returns is the group's answer
 }
 
 type appliedReq struct{ gid, num int }
@@ -79,6 +82,15 @@ func (w *world) join(gids ...int) Config {
 	return w.deal(next)
 }
 
+// moveServers publishes the map after group gid's servers were
+// replaced by new ones.
+func (w *world) moveServers(gid int) Config {
+	w.t.Helper()
+	next := w.next()
+	next.Groups[gid] = []string{fmt.Sprintf("g%d-c", gid), fmt.Sprintf("g%d-d", gid)}
+	return w.deal(next)
+}
+
 func (w *world) leave(gids ...int) Config {
 	w.t.Helper()
 	next := w.next()
@@ -100,6 +112,23 @@ func (w *world) next() Config {
 
 func (w *world) deal(next Config) Config {
 	w.t.Helper()
+	next = dealt(next)
+	w.publish(next)
+	return next
+}
+
+// peekJoin is the map join(gids...) would publish.
+func (w *world) peekJoin(gids ...int) Config {
+	next := w.next()
+	for _, gid := range gids {
+		next.Groups[gid] = []string{fmt.Sprintf("g%d-a", gid), fmt.Sprintf("g%d-b", gid)}
+	}
+	return dealt(next)
+}
+
+// dealt deals next's shards round its groups, in order of id, starting
+// from a place that moves with each configuration.
+func dealt(next Config) Config {
 	var gids []int
 	for gid := range next.Groups {
 		gids = append(gids, gid)
@@ -111,7 +140,6 @@ func (w *world) deal(next Config) Config {
 			next.Shards[s] = gids[(s+next.Num)%len(gids)] // every change moves shards
 		}
 	}
-	w.publish(next)
 	return next
 }
 
@@ -152,6 +180,12 @@ type fakeGroup struct {
 func (g *fakeGroup) Do(ctx context.Context, num int, req Request) (string, error) {
 	w := g.w
 	w.mu.Lock()
+	onAsk, onRun := w.onAsk, w.onRun
+	w.mu.Unlock()
+	if onAsk != nil {
+		onAsk(g.gid, req)
+	}
+	w.mu.Lock()
 	w.asked[askedKey{g.gid, num, req.ID}]++
 	for w.cfg.Num < num { // the router is ahead of this group: catch up first
 		w.mu.Unlock()
@@ -173,10 +207,16 @@ func (g *fakeGroup) Do(ctx context.Context, num int, req Request) (string, error
 		w.mu.Unlock()
 		return "", fmt.Errorf("group %d: %w: shard %d is group %d's in configuration %d", g.gid, ErrWrongGroup, KeyShard(req.Key, len(cfg.Shards)), cfg.Shards[KeyShard(req.Key, len(cfg.Shards))], cfg.Num)
 	}
+	if want := cfg.Groups[g.gid]; !slices.Equal(g.servers, want) {
+		w.mu.Unlock()
+		return "", fmt.Errorf("group %d was dialled at servers %v, and configuration %d has it at %v: no one answers at the old address", g.gid, g.servers, cfg.Num, want)
+	}
 	w.applied[req.ID] = append(w.applied[req.ID], appliedReq{g.gid, num})
 	w.mu.Unlock()
-	if want := cfg.Groups[g.gid]; !slices.Equal(g.servers, want) {
-		return "", fmt.Errorf("group %d was dialled with servers %v; configuration %d lists %v", g.gid, g.servers, cfg.Num, want)
+	if onRun != nil {
+		if err := onRun(g.gid, req); err != nil {
+			return "", err
+		}
 	}
 	return fmt.Sprintf("%s done by group %d", req.ID, g.gid), nil
 }
@@ -255,6 +295,7 @@ type heldWatcher struct {
 	passing bool
 	wake    chan struct{} // closed, and replaced, when passing changes
 	steps   chan step
+	ctxs    []context.Context // of every watch opened
 }
 
 // step is a test's request to a held watch.
@@ -264,6 +305,9 @@ type step struct {
 }
 
 func (hw *heldWatcher) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
+	hw.mu.Lock()
+	hw.ctxs = append(hw.ctxs, ctx)
+	hw.mu.Unlock()
 	in := hw.Watcher.Watch(ctx, key, opts...)
 	out := make(chan clientv3.WatchResponse)
 	go hw.forward(ctx, in, out)
@@ -301,7 +345,7 @@ func (hw *heldWatcher) stepOne(t *testing.T, again bool) {
 	select {
 	case <-st.done:
 	case <-time.After(5 * time.Second):
-		require.FailNow(t, "the router stopped reading its watch", "5 seconds after a watch event was ready for it, the router had not taken it")
+		require.FailNow(t, "no watch event reached the router", "5 seconds after the test let the next event of the router's watch through, it had not been taken: either no event came for the watch the router opened (did it start from the revision after its read?), or the router stopped reading it")
 	}
 }
 

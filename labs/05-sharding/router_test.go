@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,6 +41,14 @@ func TestRouterStartsFromTheMapInEtcd(t *testing.T) {
 	cfg := w.join(4)
 	r := w.newRouter(w.routerClient())
 	require.Equal(t, cfg.Shards, w.startMap(r).Shards, "the router's map: the shards of the map in etcd")
+	// A caller that changes the map it was given changes nothing else.
+	m := r.Map()
+	for s := range m.Shards {
+		m.Shards[s] = 42
+	}
+	clear(m.Groups)
+	require.Equal(t, cfg.Shards, r.Map().Shards, lesson("a caller changed the Shards of the map Map() gave it, and the router's map changed with them",
+		"Map returns a copy: the router's map is the router's, and a caller who edits what it got must not reroute every request"))
 	routesRight(t, w, r, cfg, "first")
 }
 
@@ -54,6 +63,9 @@ func TestRouterFollowsTheMapAsItChanges(t *testing.T) {
 	cfg = w.leave(1, 2)
 	reaches(t, r, cfg.Num, "groups 1 and 2 left, and configuration 3 was published", follow)
 	routesRight(t, w, r, cfg, "after-leave")
+	cfg = w.moveServers(3)
+	reaches(t, r, cfg.Num, "group 3's servers were replaced, and configuration 4 was published", follow)
+	routesRight(t, w, r, cfg, "after-new-servers")
 	select {
 	case wa := <-w.wrong:
 		require.Failf(t, "a request sent to the wrong group", lesson(
@@ -285,4 +297,117 @@ func TestConcurrentRequestsThroughChangingMapsRunOnceEach(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests, %d wrong-group answers, through %d configurations", total, w.wrongs, w.cfg.Num)
+}
+
+// signalCtx tells the test when the code under test first asks for its
+// Done channel: a Do that is about to wait on its context.
+type signalCtx struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *signalCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
+}
+
+func TestARequestForAShardNoOneHoldsWaitsForTheMap(t *testing.T) {
+	w := newWorld(t)
+	r := w.newRouter(w.routerClient())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sctx := &signalCtx{Context: ctx, waiting: make(chan struct{})}
+	ch := sendAsync(r, sctx, Request{ID: "early", Key: "user-1", Op: "put", Value: "v"})
+	select {
+	case res := <-ch:
+		require.Failf(t, "a request for a shard no one holds", lesson(
+			fmt.Sprintf("the map has no groups yet, and Do returned at once: %q, error %v", res.out, res.err),
+			"a request whose shard no group holds waits for a map that gives it one (or for its context to end): groups are joining, and the caller asked for an answer, not for the map"))
+	case <-sctx.waiting:
+	}
+	cfg := w.join(1, 2)
+	res := waitDo(t, w, ch, fmt.Sprintf("a request was sent while the map had no groups; then groups 1 and 2 joined, in configuration %d", cfg.Num))
+	require.NoError(t, res.err, lesson("the request sent before any group joined", "a request waiting for the map is woken when the map changes, and sent on"))
+	require.Equal(t, fmt.Sprintf("early done by group %d", cfg.Shards[KeyShard("user-1", routingShards)]), res.out, "the answer of the request sent before any group joined")
+}
+
+func TestAGroupsOtherErrorsReachTheCaller(t *testing.T) {
+	w := newWorld(t, 1, 2, 3)
+	r := w.newRouter(w.routerClient())
+	old := w.startMap(r)
+	errLost := errors.New("the connection broke after the request was sent")
+	var next Config
+	w.mu.Lock()
+	w.onRun = func(gid int, req Request) error {
+		if req.ID != "lost" {
+			return nil
+		}
+		next = w.join(4) // the map moves on, too
+		return errLost
+	}
+	w.mu.Unlock()
+	key := keyOn(t, old, old.Shards[0], w.peekJoin(4))
+	_, err := do(t, r, Request{ID: "lost", Key: key, Op: "append", Value: "x"})
+	w.mu.Lock()
+	ran := w.applied["lost"]
+	w.mu.Unlock()
+	what := fmt.Sprintf("group %d ran the request and then its answer was lost (%v), while configuration %d moved %s's shard", old.Shards[0], errLost, next.Num, key)
+	require.Len(t, ran, 1, lesson(fmt.Sprintf("%s: the request ran %d times: %v (group, map number)", what, len(ran), ran),
+		"only ErrWrongGroup means a request did not run: any other error may come after it ran, and a router that sends it again can run it twice. Such errors go back to the caller, who can retry with the same request id"))
+	require.ErrorIs(t, err, errLost, lesson(what+": Do's error", "a group's error other than ErrWrongGroup is the caller's to see"))
+}
+
+func TestASlowGroupHoldsUpNoOtherRequest(t *testing.T) {
+	w := newWorld(t, 1, 2, 3)
+	r := w.newRouter(w.routerClient())
+	cfg := w.startMap(r)
+	slowKey := keyOn(t, cfg, 1, Config{Shards: make([]int, routingShards)})
+	fastKey := keyOn(t, cfg, 2, Config{Shards: make([]int, routingShards)})
+	asked, release := make(chan struct{}), make(chan struct{})
+	w.mu.Lock()
+	w.onAsk = func(gid int, req Request) {
+		if req.ID == "slow" {
+			close(asked)
+			<-release
+		}
+	}
+	w.mu.Unlock()
+	defer close(release)
+	slow := sendAsync(r, context.Background(), Request{ID: "slow", Key: slowKey, Op: "put", Value: "v"})
+	<-asked
+	fast := sendAsync(r, context.Background(), Request{ID: "fast", Key: fastKey, Op: "put", Value: "v"})
+	select {
+	case res := <-fast:
+		require.NoError(t, res.err, "the request to group 2")
+	case <-time.After(3 * time.Second):
+		require.FailNow(t, "one slow group holds up every request", lesson(
+			"group 1 was slow to answer a request; meanwhile a request to group 2 had no answer after 3 seconds",
+			"the router holds its lock only to read or change its map, never while it waits for a group: a group that is slow, or down, must not hold up requests to the others"))
+	}
+	_ = slow
+}
+
+func TestCloseStopsTheWatch(t *testing.T) {
+	w := newWorld(t, 1, 2, 3)
+	rc := w.routerClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := NewRouter(ctx, rc.Client, w.dial)
+	require.NoError(t, err, "NewRouter")
+	w.startMap(r)
+	var ctxs []context.Context
+	for deadline := time.Now().Add(3 * time.Second); len(ctxs) == 0; time.Sleep(time.Millisecond) {
+		rc.w.mu.Lock()
+		ctxs = slices.Clone(rc.w.ctxs)
+		rc.w.mu.Unlock()
+		if time.Now().After(deadline) {
+			require.FailNow(t, "a router that does not watch the map", "3 seconds after NewRouter returned, the router had opened no watch on the map")
+		}
+	}
+	r.Close()
+	for i, ctx := range ctxs {
+		require.Error(t, ctx.Err(), lesson(fmt.Sprintf("Close returned, and the context of the router's watch number %d is still live", i+1),
+			"Close stops the router's watch (cancel its context) and the goroutine that reads it: a router that is closed and still watching holds a stream to etcd, and a goroutine, for as long as the process lives"))
+	}
 }

@@ -20,6 +20,7 @@ package sharding
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,11 +54,20 @@ func NewRouter(ctx context.Context, cli *clientv3.Client, dial func(gid int, ser
 	return r, nil
 }
 
-// Map returns the newest shard map the router knows.
+// Map returns a copy of the newest shard map the router knows.
 func (r *Router) Map() Config {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.cfg
+	return copyMap(r.cfg)
+}
+
+// copyMap is c, sharing nothing with it.
+func copyMap(c Config) Config {
+	out := Config{Num: c.Num, Shards: slices.Clone(c.Shards), Groups: make(map[int][]string, len(c.Groups))}
+	for gid, servers := range c.Groups {
+		out.Groups[gid] = slices.Clone(servers)
+	}
+	return out
 }
 
 // Close stops following the map.
