@@ -340,6 +340,24 @@ type crasher struct {
 
 var errCrashed = errors.New("the mover crashed (the test stopped it here)")
 
+// afterImport is a crasher that never crashes, and runs f once, just
+// before the mover's first write to etcd after its Import: the moment a
+// mover cuts over.
+func afterImport(f func()) *crasher {
+	c := &crasher{}
+	imported, done := false, false
+	c.before = func(name string) {
+		if strings.HasPrefix(name, "Import") {
+			imported = true
+		}
+		if imported && !done && strings.HasSuffix(name, "in etcd") {
+			done = true
+			f()
+		}
+	}
+	return c
+}
+
 func (c *crasher) do(name string, f func() error) error {
 	c.mu.Lock()
 	if c.crashed {

@@ -147,17 +147,8 @@ func TestACutOverOnAnOutdatedMapOverwritesNothing(t *testing.T) {
 	fill(t, st, "before the move")
 	const other, newGroup = 5, 4
 	st.servers[newGroup] = &server{st: st, gid: newGroup, shards: map[int]*heldShard{}}
-	c := &crasher{}
 	var concurrent Config
-	imported, done := false, false
-	c.before = func(name string) {
-		if strings.HasPrefix(name, "Import") {
-			imported = true
-		}
-		if !imported || done || !strings.HasSuffix(name, "in etcd") {
-			return
-		}
-		done = true
+	c := afterImport(func() {
 		// Just before the mover's next write to etcd after its Import,
 		// the controller gives another shard to a new group.
 		cfg := st.mustMap()
@@ -171,7 +162,7 @@ func TestACutOverOnAnOutdatedMapOverwritesNothing(t *testing.T) {
 		require.NoError(t, old.Drop(context.Background(), other))
 		st.publish(cfg)
 		concurrent = cfg
-	}
+	})
 	err := st.move(c, movedShard, movedTo)
 	after := st.mustMap()
 	what := fmt.Sprintf("while shard %d moved, after the mover's Import and before its next write to etcd, the controller published configuration %d, which gives shard %d to group %d", movedShard, concurrent.Num, other, newGroup)
@@ -262,17 +253,8 @@ func TestAMoveThatCannotBeMadeChangesNothing(t *testing.T) {
 func TestAMoveTheMapNoLongerAllowsIsUndone(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
 	fill(t, st, "before the move")
-	c := &crasher{}
-	imported, done := false, false
 	var concurrent Config
-	c.before = func(name string) {
-		if strings.HasPrefix(name, "Import") {
-			imported = true
-		}
-		if !imported || done || !strings.HasSuffix(name, "in etcd") {
-			return
-		}
-		done = true
+	c := afterImport(func() {
 		// The move's destination leaves: the controller gives its
 		// shards to group 2.
 		cfg := st.mustMap()
@@ -288,7 +270,7 @@ func TestAMoveTheMapNoLongerAllowsIsUndone(t *testing.T) {
 		delete(cfg.Groups, movedTo)
 		st.publish(cfg)
 		concurrent = cfg
-	}
+	})
 	err := st.move(c, movedShard, movedTo)
 	what := fmt.Sprintf("while shard %d moved to group %d, after the mover's Import, the controller published configuration %d, in which group %d has left", movedShard, movedTo, concurrent.Num, movedTo)
 	require.ErrorIs(t, err, ErrStaleMap, lesson(what+": Move's answer",
