@@ -335,10 +335,23 @@ type crasher struct {
 	crashed bool
 	after   map[string]func() // run after a step whose name starts with the key, before the mover sees it
 	before  func(name string) // run before every step
+	when    func() bool       // crash after the first step after which it is true
 	fail    map[string]error  // a step whose name starts with the key fails, once, without happening
 }
 
 var errCrashed = errors.New("the mover crashed (the test stopped it here)")
+
+// crashOnceRecorded runs a move that crashes as soon as it is recorded,
+// and fails unless it was.
+func (st *store) crashOnceRecorded() *crasher {
+	st.t.Helper()
+	c := &crasher{when: st.moveRecorded}
+	_ = st.move(c, movedShard, movedTo)
+	require.True(st.t, st.moveRecorded(), lesson(
+		fmt.Sprintf("Move(shard %d, to group %d) took the steps %s, and recorded no move at MoveKey", movedShard, movedTo, strings.Join(c.log(), ", ")),
+		"a mover records the move it is about to make, at MoveKey, before it changes any group: Resume has nothing else to go on"))
+	return c
+}
 
 // afterImport is a crasher that never crashes, and runs f once, just
 // before the mover's first write to etcd after its Import: the moment a
@@ -389,6 +402,14 @@ func (c *crasher) do(name string, f func() error) error {
 	if c.at > 0 && n == c.at {
 		c.crashed = true
 	}
+	when := c.when
+	c.mu.Unlock()
+	if when != nil && when() {
+		c.mu.Lock()
+		c.crashed = true
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
 	crashed := c.crashed
 	c.mu.Unlock()
 	for _, h := range hooks {

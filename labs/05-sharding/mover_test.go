@@ -315,3 +315,57 @@ func TestAMoveStopsAtAGroupsError(t *testing.T) {
 	require.Equal(t, movedTo, st.mustMap().Shards[movedShard], what+"; then Resume, and Move again: the map names group 3")
 	st.checkOnce(what+"; then Resume, and Move again", movedShard)
 }
+
+func TestAResumedMoveChecksTheMapAgain(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	fill(t, st, "before the move")
+	crashed := st.crashOnceRecorded()
+	// Before anyone resumes, group 3 leaves: its shards go to group 2.
+	cfg := st.mustMap()
+	cfg.Num++
+	cfg.Shards = slices.Clone(cfg.Shards)
+	for s, gid := range cfg.Shards {
+		if gid == movedTo {
+			data, _, _ := st.servers[movedTo].holds(s)
+			require.NoError(t, st.servers[2].Import(context.Background(), s, data))
+			require.NoError(t, st.servers[movedTo].Drop(context.Background(), s))
+			cfg.Shards[s] = 2
+		}
+	}
+	delete(cfg.Groups, movedTo)
+	st.publish(cfg)
+	err := st.resume(&crasher{})
+	what := fmt.Sprintf("a mover recorded a move of shard %d to group %d and crashed (after %s); then group %d left, in configuration %d, and a new mover called Resume",
+		movedShard, movedTo, strings.Join(crashed.log(), ", "), movedTo, cfg.Num)
+	if err != nil && !errors.Is(err, ErrStaleMap) {
+		require.Failf(t, "a resumed move that failed", lesson(fmt.Sprintf("%s: Resume returned %v", what, err), "Resume finishes the move, or undoes it when the map no longer allows it"))
+	}
+	require.Equal(t, cfg.Shards, st.mustMap().Shards, lesson(what+": the map's shards after Resume",
+		"Resume checks the map again before it goes on: a move recorded before a crash may no longer hold, and a cut-over to a group that has left hands the shard to no one"))
+	require.False(t, st.moveRecorded(), lesson(what+": a move is still recorded", "Resume leaves no record, whether it finished the move or undid it"))
+	fill(t, st, "after Resume")
+	st.checkOnce(what, movedShard)
+}
+
+func TestAResumedMoveFreezesBeforeItCopies(t *testing.T) {
+	st := newStore(t, 1, 2, 3)
+	fill(t, st, "before the move")
+	st.crashOnceRecorded()
+	key := keysOf(movedShard, 1)[0]
+	resumer := &crasher{after: map[string]func(){}}
+	var refused error
+	resumer.after[fmt.Sprintf("Export(shard %d) on group %d", movedShard, movedFrom)] = func() {
+		// A client's write reaches the old group just after the copy.
+		if _, err := st.servers[movedFrom].Do(context.Background(), st.mustMap().Num, Request{ID: "late", Key: key, Op: "append", Value: "late;"}); err == nil {
+			st.ack(key, "late")
+		} else {
+			refused = err
+		}
+	}
+	require.NoError(t, st.resume(resumer), "Resume of a move recorded before a crash")
+	if refused != nil {
+		require.NoError(t, st.appendToken(key, "late", 3*time.Second), "the write the old group refused during Resume, sent again after it")
+	}
+	st.checkOnce(fmt.Sprintf("a mover recorded a move of shard %d and crashed; a new mover called Resume, and a client wrote to %s on group %d just after Resume's Export (steps: %s)",
+		movedShard, key, movedFrom, strings.Join(resumer.log(), ", ")), movedShard)
+}
