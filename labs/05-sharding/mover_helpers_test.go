@@ -63,9 +63,27 @@ func newStore(t *testing.T, gids ...int) *store {
 
 func (st *store) publish(cfg Config) {
 	st.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(st.t, Publish(ctx, st.cli, cfg), "the test publishes configuration %d", cfg.Num)
+	mustPublish(st.t, st.cli, cfg)
+}
+
+// groupLeaves publishes the map after group gid left, as the controller
+// would have it: its shards, and their data, go to group heir.
+func (st *store) groupLeaves(gid, heir int) Config {
+	st.t.Helper()
+	cfg := st.mustMap()
+	cfg.Num++
+	cfg.Shards = slices.Clone(cfg.Shards)
+	for s, holder := range cfg.Shards {
+		if holder == gid {
+			data, _, _ := st.servers[gid].holds(s)
+			require.NoError(st.t, st.servers[heir].Import(context.Background(), s, data))
+			require.NoError(st.t, st.servers[gid].Drop(context.Background(), s))
+			cfg.Shards[s] = heir
+		}
+	}
+	delete(cfg.Groups, gid)
+	st.publish(cfg)
+	return cfg
 }
 
 // mapNow reads the shard map from etcd.

@@ -255,21 +255,7 @@ func TestAMoveTheMapNoLongerAllowsIsUndone(t *testing.T) {
 	fill(t, st, "before the move")
 	var concurrent Config
 	c := afterImport(func() {
-		// The move's destination leaves: the controller gives its
-		// shards to group 2.
-		cfg := st.mustMap()
-		cfg.Num++
-		cfg.Shards = slices.Clone(cfg.Shards)
-		for s, gid := range cfg.Shards {
-			if gid == movedTo {
-				data, _, _ := st.servers[movedTo].holds(s)
-				require.NoError(t, st.servers[2].Import(context.Background(), s, data))
-				cfg.Shards[s] = 2
-			}
-		}
-		delete(cfg.Groups, movedTo)
-		st.publish(cfg)
-		concurrent = cfg
+		concurrent = st.groupLeaves(movedTo, 2) // the move's destination leaves
 	})
 	err := st.move(c, movedShard, movedTo)
 	what := fmt.Sprintf("while shard %d moved to group %d, after the mover's Import, the controller published configuration %d, in which group %d has left", movedShard, movedTo, concurrent.Num, movedTo)
@@ -320,20 +306,7 @@ func TestAResumedMoveChecksTheMapAgain(t *testing.T) {
 	st := newStore(t, 1, 2, 3)
 	fill(t, st, "before the move")
 	crashed := st.crashOnceRecorded()
-	// Before anyone resumes, group 3 leaves: its shards go to group 2.
-	cfg := st.mustMap()
-	cfg.Num++
-	cfg.Shards = slices.Clone(cfg.Shards)
-	for s, gid := range cfg.Shards {
-		if gid == movedTo {
-			data, _, _ := st.servers[movedTo].holds(s)
-			require.NoError(t, st.servers[2].Import(context.Background(), s, data))
-			require.NoError(t, st.servers[movedTo].Drop(context.Background(), s))
-			cfg.Shards[s] = 2
-		}
-	}
-	delete(cfg.Groups, movedTo)
-	st.publish(cfg)
+	cfg := st.groupLeaves(movedTo, 2) // before anyone resumes
 	err := st.resume(&crasher{})
 	what := fmt.Sprintf("a mover recorded a move of shard %d to group %d and crashed (after %s); then group %d left, in configuration %d, and a new mover called Resume",
 		movedShard, movedTo, strings.Join(crashed.log(), ", "), movedTo, cfg.Num)

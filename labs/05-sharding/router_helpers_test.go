@@ -62,9 +62,7 @@ func newWorld(t *testing.T, gids ...int) *world {
 // group follows.
 func (w *world) publish(cfg Config) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(w.t, Publish(ctx, w.cli, cfg), "the test publishes configuration %d", cfg.Num)
+	mustPublish(w.t, w.cli, cfg)
 	w.mu.Lock()
 	w.cfg = cfg
 	w.mu.Unlock()
@@ -141,6 +139,15 @@ func dealt(next Config) Config {
 		}
 	}
 	return next
+}
+
+// mustPublish publishes cfg as the test's controller, and fails the test
+// if it cannot.
+func mustPublish(t *testing.T, cli *clientv3.Client, cfg Config) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, Publish(ctx, cli, cfg), "the test publishes configuration %d", cfg.Num)
 }
 
 // latest is the newest map published.
@@ -445,22 +452,33 @@ func (w *world) startMap(r *Router) Config {
 	return got
 }
 
+// within polls cond until it holds, for up to d, and reports whether it
+// came to hold: the way to wait on code that has no way to say it is done.
+func within(d time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case <-poll.C:
+		case <-deadline.C:
+			return cond()
+		}
+	}
+	return true
+}
+
 // reaches waits until the router's map is configuration num, and fails,
 // naming what happened, if it is not within a few seconds.
 func reaches(t *testing.T, r *Router, num int, what, rule string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		got := r.Map()
-		if got.Num == num {
-			return
-		}
-		if got.Num > num || time.Now().After(deadline) {
-			require.Failf(t, "a router that does not follow the map", lesson(
-				fmt.Sprintf("%s; 3 seconds later the router's map is configuration %d, want %d", what, got.Num, num), rule))
-		}
-		time.Sleep(time.Millisecond) // polls a condition with a deadline
+	var got Config
+	if within(3*time.Second, func() bool { got = r.Map(); return got.Num >= num }) && got.Num == num {
+		return
 	}
+	require.Failf(t, "a router that does not follow the map", lesson(
+		fmt.Sprintf("%s; 3 seconds later the router's map is configuration %d, want %d", what, got.Num, num), rule))
 }
 
 // do sends a request through the router, with a deadline.

@@ -194,16 +194,7 @@ func TestARoutersMapOnlyMovesForward(t *testing.T) {
 	rc.w.hold()
 	mid := w.join(4)
 	cfg := w.join(5)
-	key := ""
-	for i := range 10000 { // a key whose shard moved
-		k := fmt.Sprintf("user-%d", i)
-		s := KeyShard(k, routingShards)
-		if old.Shards[s] != cfg.Shards[s] {
-			key = k
-			break
-		}
-	}
-	require.NotEmpty(t, key, "the test finds a key to move")
+	key := keyOn(t, old, old.Shards[0], cfg) // a key whose shard moved
 	res := waitDo(t, w, sendAsync(r, context.Background(), Request{ID: "moved-2", Key: key, Op: "put", Value: "v"}),
 		fmt.Sprintf("the router's watch stalled on configuration %d, configurations %d and %d were published, and a request for %s was sent", old.Num, mid.Num, cfg.Num, key))
 	require.NoError(t, res.err, "Do, after a wrong-group answer and a read of the map")
@@ -397,13 +388,13 @@ func TestCloseStopsTheWatch(t *testing.T) {
 	require.NoError(t, err, "NewRouter")
 	w.startMap(r)
 	var ctxs []context.Context
-	for deadline := time.Now().Add(3 * time.Second); len(ctxs) == 0; time.Sleep(time.Millisecond) {
+	if !within(3*time.Second, func() bool {
 		rc.w.mu.Lock()
+		defer rc.w.mu.Unlock()
 		ctxs = slices.Clone(rc.w.ctxs)
-		rc.w.mu.Unlock()
-		if time.Now().After(deadline) {
-			require.FailNow(t, "a router that does not watch the map", "3 seconds after NewRouter returned, the router had opened no watch on the map")
-		}
+		return len(ctxs) > 0
+	}) {
+		require.FailNow(t, "a router that does not watch the map", "3 seconds after NewRouter returned, the router had opened no watch on the map")
 	}
 	r.Close()
 	for i, ctx := range ctxs {
