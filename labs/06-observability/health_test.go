@@ -1,0 +1,323 @@
+package observability
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ask calls a health handler in-process and returns its status and body.
+func ask(h http.Handler) (int, string) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	return rec.Code, strings.TrimSpace(rec.Body.String())
+}
+
+// dependency is a check whose answer the test sets.
+type dependency struct{ down atomic.Bool }
+
+func (d *dependency) check() Check {
+	return Check{Name: "payments", Probe: func(ctx context.Context) error {
+		if d.down.Load() {
+			return errors.New("connection refused")
+		}
+		return nil
+	}}
+}
+
+func TestLivenessDoesNotDependOnDependencies(t *testing.T) {
+	var payments dependency
+	h := NewHealth(time.Second, payments.check())
+	code, body := ask(h.Live())
+	require.Equal(t, http.StatusOK, code, "the process is fine: /livez answers 200 (it answered %d %q)", code, body)
+	payments.down.Store(true)
+	code, body = ask(h.Live())
+	assert.Equal(t, http.StatusOK, code,
+		"payments is down and /livez answered %d %q: liveness says whether to restart this process, and restarting checkout does not bring payments back; it only turns one outage into two", code, body)
+	code, _ = ask(h.Ready())
+	assert.Equal(t, http.StatusServiceUnavailable, code, "payments is down: /readyz answers 503")
+}
+
+func TestReadinessFollowsADependencyDownAndBack(t *testing.T) {
+	var payments dependency
+	h := NewHealth(time.Second, payments.check())
+	for i, down := range []bool{false, true, false, true, true, false} {
+		payments.down.Store(down)
+		code, body := ask(h.Ready())
+		if down {
+			assert.Equal(t, http.StatusServiceUnavailable, code, "step %d: payments is down, and /readyz answered %d %q: a checkout that cannot charge should not be sent orders", i, code, body)
+			assert.Contains(t, body, "payments", "step %d: /readyz's answer names the dependency that failed, so that whoever is paged knows where to look", i)
+		} else {
+			assert.Equal(t, http.StatusOK, code,
+				"step %d: payments is up again, and /readyz answered %d %q: readiness that does not recover takes a healthy service out of the load balancer for good; ask the dependency each time", i, code, body)
+		}
+	}
+}
+
+// hangingServer accepts connections and never answers.
+func hangingServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestReadinessAnswersInTimeWhenADependencyHangs(t *testing.T) {
+	client := &http.Client{} // no timeout of its own: readiness must bring one
+	t.Cleanup(client.CloseIdleConnections)
+	h := NewHealth(100*time.Millisecond, Check{Name: "payments", Probe: PaymentsProbe(client, hangingServer(t))})
+	answered := make(chan [2]any, 1)
+	go func() {
+		code, body := ask(h.Ready())
+		answered <- [2]any{code, body}
+	}()
+	select {
+	case got := <-answered:
+		assert.Equal(t, http.StatusServiceUnavailable, got[0], "payments accepted the connection and never answered: /readyz answers 503, %q", got[1])
+		assert.Contains(t, got[1], "payments", "the answer names the dependency that did not answer")
+	case <-time.After(5 * time.Second):
+		require.Fail(t, "/readyz hangs",
+			"payments accepted the connection and never answered, and /readyz has not answered in 5s (its timeout is 100ms). An orchestrator's probe gives up after a second or so and counts a failure anyway; meanwhile every probe holds a goroutine and a connection. Bound each check by the timeout NewHealth was given.")
+	}
+}
+
+// trackedListener is a loopback listener that tells when it is closed and
+// can cut every connection it accepted, as the kernel does when a process
+// exits.
+type trackedListener struct {
+	net.Listener
+	closed    chan struct{}
+	closeOnce sync.Once
+	mu        sync.Mutex
+	conns     []net.Conn
+}
+
+func listen(t *testing.T) *trackedListener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := &trackedListener{Listener: ln, closed: make(chan struct{})}
+	t.Cleanup(func() { l.Close(); l.exit() })
+	return l
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackedListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+func (l *trackedListener) exit() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+}
+
+// running is a service under Serve, with one route that waits until the
+// test releases it.
+type running struct {
+	ln      *trackedListener
+	health  *Health
+	stop    context.CancelFunc
+	done    chan error // Serve's result
+	entered chan struct{}
+	release chan struct{}
+	client  *http.Client
+}
+
+func serve(t *testing.T, grace time.Duration) *running {
+	r := &running{ln: listen(t), health: NewHealth(time.Second), done: make(chan error, 1),
+		entered: make(chan struct{}, 10), release: make(chan struct{})}
+	t.Cleanup(func() {
+		select {
+		case <-r.release:
+		default:
+			close(r.release)
+		}
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, req *http.Request) {
+		r.entered <- struct{}{}
+		<-r.release
+		io.WriteString(w, "done")
+	})
+	mux.HandleFunc("GET /fast", func(w http.ResponseWriter, req *http.Request) { io.WriteString(w, "fast") })
+	ctx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	t.Cleanup(stop)
+	go func() {
+		r.done <- Serve(ctx, r.ln, mux, r.health, grace)
+		r.ln.exit() // Serve returned: the process exits, and its connections die with it
+	}()
+	r.client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	return r
+}
+
+// get sends a request and returns its body, or the error.
+func (r *running) get(path string) (string, error) {
+	resp, err := r.client.Get("http://" + r.ln.Addr().String() + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// inFlight starts a request to /slow and waits until the handler has it.
+func (r *running) inFlight(t *testing.T) chan error {
+	answer := make(chan error, 1)
+	go func() {
+		body, err := r.get("/slow")
+		if err == nil && body != "done" {
+			err = errors.New("answered " + body)
+		}
+		answer <- err
+	}()
+	select {
+	case <-r.entered:
+	case <-time.After(5 * time.Second):
+		require.Fail(t, "Serve does not serve", "a request to the service was not handled within 5s")
+	}
+	return answer
+}
+
+// shutDown asks the service to stop, and waits until its listener closes.
+func (r *running) shutDown(t *testing.T) {
+	r.stop()
+	select {
+	case <-r.ln.closed:
+	case <-time.After(5 * time.Second):
+		require.Fail(t, "no shutdown", "ctx ended 5s ago and Serve still listens: when ctx ends, Serve shuts the server down (http.Server.Shutdown)")
+	}
+}
+
+func (r *running) result(t *testing.T, within time.Duration, why string) error {
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(within):
+		require.Fail(t, "Serve did not return", why)
+		return nil
+	}
+}
+
+func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
+	t.Parallel()
+	r := serve(t, 10*time.Second)
+	body, err := r.get("/fast")
+	require.NoError(t, err, "the service answers before it is asked to stop")
+	require.Equal(t, "fast", body)
+	answer := r.inFlight(t)
+	r.shutDown(t)
+	close(r.release)
+	assert.NoError(t, <-answer,
+		"a request was being served when the service was asked to stop, and it never got its answer: a graceful shutdown stops taking new requests and lets the ones in flight finish (http.Server.Shutdown, not Close)")
+	assert.NoError(t, r.result(t, 5*time.Second, "the last request was answered 5s ago, and Serve has not returned"))
+}
+
+func TestShutdownStopsTakingNewRequests(t *testing.T) {
+	t.Parallel()
+	r := serve(t, 10*time.Second)
+	answer := r.inFlight(t)
+	r.shutDown(t)
+	_, err := r.get("/fast")
+	assert.Error(t, err, "the service is shutting down, and it still took a new request: once ctx ends, it takes none (the load balancer sends them elsewhere)")
+	close(r.release)
+	assert.NoError(t, <-answer, "the request in flight finishes")
+	assert.NoError(t, r.result(t, 5*time.Second, "the last request was answered 5s ago, and Serve has not returned"),
+		"a shutdown that went as planned is not an error: Serve returns nil")
+}
+
+func TestReadinessSaysNoWhileDraining(t *testing.T) {
+	t.Parallel()
+	r := serve(t, 10*time.Second)
+	code, _ := ask(r.health.Ready())
+	require.Equal(t, http.StatusOK, code, "before the shutdown, the service is ready")
+	answer := r.inFlight(t)
+	r.shutDown(t)
+	code, body := ask(r.health.Ready())
+	assert.Equal(t, http.StatusServiceUnavailable, code,
+		"the service is shutting down and /readyz answers %d %q: it must say no from the moment the shutdown begins (Drain), so that no more requests are sent its way", code, body)
+	code, _ = ask(r.health.Live())
+	assert.Equal(t, http.StatusOK, code, "a service that is draining is still alive: killing it would cut the requests it is finishing")
+	close(r.release)
+	<-answer
+}
+
+func TestServeReturnsOnlyOnceTheLastAnswerIsSent(t *testing.T) {
+	t.Parallel()
+	r := serve(t, 10*time.Second)
+	answer := r.inFlight(t)
+	r.shutDown(t)
+	// The listener is closed, so http.Server.Serve has returned. A Serve
+	// that returns now, with a request still in flight, ends the process
+	// (the harness closes every connection, as the kernel would) and cuts
+	// that request. Give it the time to, then let the request finish.
+	select {
+	case <-r.done:
+		close(r.release)
+		require.Fail(t, "Serve returned early",
+			"Serve returned while a request was still being served. When a program's Serve returns, main returns and the process exits, cutting that request: http.Server.Serve returns as soon as Shutdown closes the listener, and only Shutdown's return says the requests in flight are done. Wait for it.")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(r.release)
+	assert.NoError(t, <-answer, "the request in flight gets its answer")
+	assert.NoError(t, r.result(t, 5*time.Second, "the last request was answered 5s ago, and Serve has not returned"))
+}
+
+func TestShutdownGivesUpAfterItsGrace(t *testing.T) {
+	t.Parallel()
+	r := serve(t, 200*time.Millisecond)
+	answer := r.inFlight(t) // never released
+	r.shutDown(t)
+	r.result(t, 5*time.Second,
+		"a request has been stuck for 5s, and Serve, given 200ms of grace, still waits for it: a shutdown must end; after its grace, close what is left (http.Server.Close) and return, or the orchestrator kills the process without its cleanup")
+	select {
+	case err := <-answer:
+		assert.Error(t, err, "the stuck request is cut once the grace is over")
+	case <-time.After(5 * time.Second):
+		assert.Fail(t, "the stuck request's connection is still open 5s after Serve returned")
+	}
+}

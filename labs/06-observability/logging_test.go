@@ -1,0 +1,153 @@
+package observability
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// inSpan returns a context inside a fresh span, and that span's ids.
+func inSpan(t *testing.T) (context.Context, trace.SpanContext) {
+	tp, _, _ := tracing(t)
+	ctx, span := tp.Tracer("test").Start(t.Context(), "work")
+	t.Cleanup(func() { span.End() })
+	return ctx, span.SpanContext()
+}
+
+func TestLinesCarryTheIDsOfTheirSpan(t *testing.T) {
+	log, buf := jsonLogger()
+	ctx, sc := inSpan(t)
+	log.InfoContext(ctx, "charging", "order_id", "o-1")
+	lines := buf.Lines(t)
+	require.Len(t, lines, 1, "one line was logged")
+	assert.Equal(t, sc.TraceID().String(), lines[0]["trace_id"],
+		"a line logged inside a span carries its trace id as \"trace_id\" (32 hex digits): that is how you go from a log line to the whole request's trace; the line was %v", lines[0])
+	assert.Equal(t, sc.SpanID().String(), lines[0]["span_id"], "a line logged inside a span carries its span id as \"span_id\" (16 hex digits); the line was %v", lines[0])
+	assert.Equal(t, "o-1", lines[0]["order_id"], "the line's own attributes are kept")
+}
+
+func TestLinesOutsideASpanCarryNoTraceIDs(t *testing.T) {
+	log, buf := jsonLogger()
+	log.InfoContext(context.Background(), "starting")
+	ctx, sc := inSpan(t)
+	log.InfoContext(ctx, "serving")
+	lines := buf.Lines(t)
+	require.Len(t, lines, 2, "two lines were logged")
+	for _, key := range []string{"trace_id", "span_id"} {
+		assert.NotContains(t, lines[0], key,
+			"a line logged outside any span has %s = %v: ids of zeros all point at one trace that does not exist, and a search for them finds every such line; leave them out", key, lines[0][key])
+	}
+	assert.Equal(t, sc.TraceID().String(), lines[1]["trace_id"], "a line logged inside a span carries its trace id; the line was %v", lines[1])
+}
+
+func TestLoggersMadeWithWithKeepTheIDs(t *testing.T) {
+	log, buf := jsonLogger()
+	ctx, sc := inSpan(t)
+	log.With("service", "checkout").InfoContext(ctx, "one")
+	log.With("service", "checkout").With("order_id", "o-2").WarnContext(ctx, "two")
+	lines := buf.Lines(t)
+	require.Len(t, lines, 2, "two lines were logged")
+	for _, line := range lines {
+		assert.Equal(t, "checkout", line["service"], "log.With's attributes are kept")
+		assert.Equal(t, sc.TraceID().String(), line["trace_id"],
+			"a line from a logger made with log.With(...) lost its trace id: %v. With calls the handler's WithAttrs, and what it returns must still add the ids", line)
+	}
+}
+
+func TestRequestIDsAreKeptOrMade(t *testing.T) {
+	var seen string
+	h := RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = RequestIDFrom(r.Context()) }))
+	send := func(id string) (inside, answered string) {
+		req := httptest.NewRequest("GET", "/", nil)
+		if id != "" {
+			req.Header.Set(RequestIDHeader, id)
+		}
+		rec := httptest.NewRecorder()
+		seen = ""
+		h.ServeHTTP(rec, req)
+		return seen, rec.Header().Get(RequestIDHeader)
+	}
+
+	for _, id := range []string{"9f2c4d7e-0b1a-4c3d-8e5f-6a7b8c9d0e1f", "abc-123"} {
+		inside, answered := send(id)
+		assert.Equal(t, id, inside, "the caller sent %s %q: the request keeps it, so that the caller's logs and ours name the request alike", RequestIDHeader, id)
+		assert.Equal(t, id, answered, "the answer carries the request's id in %s", RequestIDHeader)
+	}
+
+	made := map[string]bool{}
+	for range 1000 {
+		inside, answered := send("")
+		require.NotEmpty(t, inside, "a request that came without an id must get one (RequestIDFrom in the handler returned \"\")")
+		require.Equal(t, inside, answered, "the answer carries the id the request was given, in %s", RequestIDHeader)
+		require.False(t, made[inside], "the id %q was made twice in 1000 requests: a request id names one request", inside)
+		made[inside] = true
+	}
+
+	for _, bad := range []string{strings.Repeat("x", 1000), "a\n{\"level\":\"ERROR\",\"msg\":\"forged\"}", "id with spaces", `quo"te`} {
+		inside, _ := send(bad)
+		assert.NotEqual(t, bad, inside,
+			"the caller sent %s %q and the request kept it: a header is input from outside, and this one goes into every log line of the request; keep only a short id of plain characters, and make a new one otherwise", RequestIDHeader, bad)
+		assert.NotEmpty(t, inside, "a request whose id was refused gets a new one")
+	}
+}
+
+func TestAccessLogLinesFollowTheStatus(t *testing.T) {
+	log, buf := jsonLogger()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var code int
+		fmt.Sscan(r.PathValue("id"), &code)
+		w.WriteHeader(code)
+	})
+	h := withRouteSlot(AccessLog(log, recordRoute(mux)))
+	for _, code := range []int{200, 404, 503} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", fmt.Sprintf("/orders/%d", code), nil))
+	}
+	lines := buf.Lines(t)
+	require.Len(t, lines, 3, "three requests were served: one access line each")
+	for i, want := range []struct {
+		status float64
+		level  string
+	}{{200, "INFO"}, {404, "WARN"}, {503, "ERROR"}} {
+		l := lines[i]
+		assert.Equal(t, "request", l["msg"], "an access line's message is \"request\"; the line was %v", l)
+		assert.Equal(t, "GET", l["method"], "an access line names the method; the line was %v", l)
+		assert.Equal(t, "/orders/{id}", l["route"], "an access line names the route (RouteOf); the line was %v", l)
+		assert.Equal(t, want.status, l["status"], "an access line names the status, as a number; the line was %v", l)
+		assert.Equal(t, want.level, l["level"],
+			"a request answered %v is logged at %s, not %v: a 5xx is an error to look into, a 4xx a warning; an alert on error lines must fire for the one and not the other", want.status, want.level, l["level"])
+	}
+}
+
+func TestEveryLineOfAFailedRequestCarriesItsIDs(t *testing.T) {
+	s := newShop(t, func(Charge) error { return fmt.Errorf("the bank is on fire") })
+	req := http.Header{}
+	code, body := s.order(t, "o-9", req)
+	require.Equal(t, http.StatusBadGateway, code, "the bank failed, so payments answered 500 and checkout 502: %s", body)
+
+	lines := s.logs.Lines(t)
+	var access map[string]any
+	traces := map[any]bool{}
+	for _, l := range lines {
+		if l["level"] == "INFO" {
+			continue
+		}
+		for _, key := range []string{"trace_id", "span_id", "request_id"} {
+			assert.NotEmpty(t, l[key],
+				"this line of a failed request has no %s: %v. A line that says something went wrong must lead to the request and its trace, or no one can find out why", key, l)
+		}
+		traces[l["trace_id"]] = true
+		if l["msg"] == "request" && l["service"] == "checkout" {
+			access = l
+		}
+	}
+	require.NotNil(t, access, "checkout wrote no access line (msg \"request\") at level ERROR for the order it answered 502; the lines were %v", lines)
+	assert.Len(t, traces, 1, "the failed order's lines, in checkout and in payments, name %d traces: %v; one request is one trace", len(traces), traces)
+}
