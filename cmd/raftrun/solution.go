@@ -1,13 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 
 	"github.com/distlings/distlings/grader/catalog"
 )
@@ -77,28 +75,12 @@ func solutionArgs(overlayFile string, childArgs []string) []string {
 	return append([]string{"run", "-tags", solutionTag, "-overlay", overlayFile, "./cmd/raftrun"}, childArgs...)
 }
 
-// overlayJSON is go build's -overlay file that puts each file of
-// solutions/LAB in place of labs/LAB's file of the same name. The go
-// command wants absolute paths, from anywhere.
+// overlayJSON is the -overlay file that builds labDir on its reference
+// solution (catalog.SolutionOverlay).
 func overlayJSON(root, labDir string) ([]byte, error) {
-	root, err := filepath.Abs(root)
+	data, err := catalog.SolutionOverlay(root, labDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-solution: %w, so raftrun can run only your own code", err)
 	}
-	solDir := filepath.Join(root, "solutions", labDir)
-	if _, err := os.Stat(solDir); err != nil {
-		return nil, fmt.Errorf("-solution: this copy of the workbook has no reference solution (no %s), so raftrun can run only your node.go", filepath.Join("solutions", labDir))
-	}
-	files, err := filepath.Glob(filepath.Join(solDir, "*.go"))
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("-solution: %s has no .go files", filepath.Join("solutions", labDir))
-	}
-	replace := map[string]string{}
-	for _, f := range files {
-		replace[filepath.Join(root, "labs", labDir, filepath.Base(f))] = f
-	}
-	return json.MarshalIndent(struct{ Replace map[string]string }{replace}, "", "\t")
+	return data, nil
 }
