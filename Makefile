@@ -19,7 +19,7 @@ setup: ## build every lab once, so that the first grader test takes seconds
 lab: ## run one lab through the grader: make lab LAB=01
 	@$(GO) run ./cmd/grader test $(LAB)
 
-test: vet unit verify ## the project's own tests: vet, unit tests, grader verify
+test: vet unit verify stack ## the project's own tests: vet, unit tests, grader verify
 
 unit: ## unit tests of the grader, the command and the lab kits
 	GORACE=atexit_sleep_ms=0 $(GO) test $(RACE) -count=1 ./grader/... ./cmd/... ./labs/internal/... ./labs/watch/...
@@ -44,3 +44,19 @@ ship: ## maintainers: record the labs' files as shipped, after changing a lab
 student-release: ## maintainers: a copy without solutions for a course: make student-release DEST=../course-copy
 	@test -n "$(DEST)" || { echo "make student-release DEST=DIR: name the folder"; exit 2; }
 	$(GO) run ./cmd/grader release $(DEST)
+
+# The observability stack of lab 06 (docs/stack.md). Docker-less: deploy/local/run.sh.
+.PHONY: up down stack
+
+up: ## lab 06's demo with etcd, Prometheus, Jaeger and Grafana, in Docker
+	docker compose up -d --build
+	@echo "checkout    http://localhost:8080"
+	@echo "Prometheus  http://localhost:9090"
+	@echo "Jaeger UI   http://localhost:16686"
+	@echo "Grafana     http://localhost:3000   (the RED dashboard)"
+
+down: ## stop the Docker stack and delete its data
+	docker compose down -v
+
+stack: ## check docker-compose.yml and deploy/ against each other, without Docker
+	cd tools && $(GO) vet ./... && $(GO) test -count=1 ./...
