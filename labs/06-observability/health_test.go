@@ -56,11 +56,11 @@ func TestReadinessFollowsADependencyDownAndBack(t *testing.T) {
 		payments.down.Store(down)
 		code, body := ask(h.Ready())
 		if down {
-			assert.Equal(t, http.StatusServiceUnavailable, code, "step %d: payments is down, and /readyz answered %d %q: a checkout that cannot charge should not be sent orders", i, code, body)
-			assert.Contains(t, body, "payments", "step %d: /readyz's answer names the dependency that failed, so that whoever is paged knows where to look", i)
+			require.Equal(t, http.StatusServiceUnavailable, code, "step %d: payments is down, and /readyz answered %d %q: a checkout that cannot charge should not be sent orders", i, code, body)
+			require.Contains(t, body, "payments", "step %d: /readyz's answer names the dependency that failed, so that whoever is paged knows where to look", i)
 		} else {
-			assert.Equal(t, http.StatusOK, code,
-				"step %d: payments is up again, and /readyz answered %d %q: readiness that does not recover takes a healthy service out of the load balancer for good; ask the dependency each time", i, code, body)
+			require.Equal(t, http.StatusOK, code,
+				"step %d: payments is up, and /readyz answered %d %q: readiness that does not recover takes a healthy service out of the load balancer for good; ask the dependency each time", i, code, body)
 		}
 	}
 }
@@ -120,7 +120,19 @@ type trackedListener struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	mu        sync.Mutex
-	conns     []net.Conn
+	conns     []*trackedConn
+}
+
+// trackedConn tells when it is closed.
+type trackedConn struct {
+	net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 func listen(t *testing.T) *trackedListener {
@@ -133,12 +145,21 @@ func listen(t *testing.T) *trackedListener {
 
 func (l *trackedListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns = append(l.conns, c)
-		l.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	tc := &trackedConn{Conn: c, closed: make(chan struct{})}
+	l.mu.Lock()
+	l.conns = append(l.conns, tc)
+	l.mu.Unlock()
+	return tc, nil
+}
+
+// last is the connection accepted last.
+func (l *trackedListener) last() *trackedConn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conns[len(l.conns)-1]
 }
 
 func (l *trackedListener) Close() error {
@@ -250,7 +271,14 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	require.NoError(t, err, "the service answers before it is asked to stop")
 	require.Equal(t, "fast", body)
 	answer := r.inFlight(t)
+	conn := r.ln.last()
 	r.shutDown(t)
+	// A server that cuts the connections in flight does so right after it
+	// closes its listener: give it the time to, then let the request end.
+	select {
+	case <-conn.closed:
+	case <-time.After(300 * time.Millisecond):
+	}
 	close(r.release)
 	assert.NoError(t, <-answer,
 		"a request was being served when the service was asked to stop, and it never got its answer: a graceful shutdown stops taking new requests and lets the ones in flight finish (http.Server.Shutdown, not Close)")

@@ -165,17 +165,22 @@ func newShop(t *testing.T, bank func(Charge) error) *shop {
 }
 
 // order sends one order to checkout and returns the status and body.
-func (s *shop) order(t *testing.T, id string, header http.Header) (int, string) {
+func (s *shop) order(t *testing.T, id string) (int, string) {
+	t.Helper()
+	code, body, _ := s.orderWithID(t, id)
+	return code, body
+}
+
+// orderWithID sends one order, and returns also the request id checkout
+// answered with.
+func (s *shop) orderWithID(t *testing.T, id string) (int, string, string) {
 	t.Helper()
 	body := `{"id":"` + id + `","user":"u1","amount_cents":1250}`
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.checkout.URL+"/checkout", strings.NewReader(body))
 	require.NoError(t, err)
-	for k, v := range header {
-		req.Header[k] = v
-	}
 	resp, err := s.client.Do(req)
 	require.NoError(t, err, "checkout did not answer POST /checkout")
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out)
+	return resp.StatusCode, string(out), resp.Header.Get(RequestIDHeader)
 }

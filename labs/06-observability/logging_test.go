@@ -61,6 +61,19 @@ func TestLoggersMadeWithWithKeepTheIDs(t *testing.T) {
 	}
 }
 
+func TestIDsStayAtTheTopOfLinesInAGroup(t *testing.T) {
+	log, buf := jsonLogger()
+	ctx, sc := inSpan(t)
+	log.With("service", "payments").WithGroup("charge").InfoContext(ctx, "charged", "amount_cents", 1250)
+	lines := buf.Lines(t)
+	require.Len(t, lines, 1, "one line was logged")
+	l := lines[0]
+	assert.Equal(t, map[string]any{"amount_cents": 1250.0}, l["charge"], "the line's own attributes stay in the logger's group")
+	assert.Equal(t, sc.TraceID().String(), l["trace_id"],
+		"a line from a logger with a group (log.WithGroup(\"charge\")) must still have trace_id at the top of the line, where every search looks for it; the line was %v", l)
+	assert.Equal(t, sc.SpanID().String(), l["span_id"], "span_id too stays at the top of the line; the line was %v", l)
+}
+
 func TestRequestIDsAreKeptOrMade(t *testing.T) {
 	var seen string
 	h := RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = RequestIDFrom(r.Context()) }))
@@ -92,8 +105,12 @@ func TestRequestIDsAreKeptOrMade(t *testing.T) {
 
 	for _, bad := range []string{strings.Repeat("x", 1000), "a\n{\"level\":\"ERROR\",\"msg\":\"forged\"}", "id with spaces", `quo"te`} {
 		inside, _ := send(bad)
-		assert.NotEqual(t, bad, inside,
-			"the caller sent %s %q and the request kept it: a header is input from outside, and this one goes into every log line of the request; keep only a short id of plain characters, and make a new one otherwise", RequestIDHeader, bad)
+		shown := bad
+		if len(shown) > 40 {
+			shown = fmt.Sprintf("%s... (%d bytes)", shown[:20], len(bad))
+		}
+		assert.True(t, inside != bad,
+			"the caller sent %s %q and the request kept it: a header is input from outside, and this one goes into every log line of the request; keep only a short id of plain characters, and make a new one otherwise", RequestIDHeader, shown)
 		assert.NotEmpty(t, inside, "a request whose id was refused gets a new one")
 	}
 }
@@ -128,8 +145,7 @@ func TestAccessLogLinesFollowTheStatus(t *testing.T) {
 
 func TestEveryLineOfAFailedRequestCarriesItsIDs(t *testing.T) {
 	s := newShop(t, func(Charge) error { return fmt.Errorf("the bank is on fire") })
-	req := http.Header{}
-	code, body := s.order(t, "o-9", req)
+	code, body, id := s.orderWithID(t, "o-9")
 	require.Equal(t, http.StatusBadGateway, code, "the bank failed, so payments answered 500 and checkout 502: %s", body)
 
 	lines := s.logs.Lines(t)
@@ -144,6 +160,8 @@ func TestEveryLineOfAFailedRequestCarriesItsIDs(t *testing.T) {
 				"this line of a failed request has no %s: %v. A line that says something went wrong must lead to the request and its trace, or no one can find out why", key, l)
 		}
 		traces[l["trace_id"]] = true
+		assert.Equal(t, id, l["request_id"],
+			"checkout answered with %s %q, and this line of the same order names request %v: %v. Checkout passes its id on to payments, and payments keeps it, so that one search finds the order everywhere", RequestIDHeader, id, l["request_id"], l)
 		if l["msg"] == "request" && l["service"] == "checkout" {
 			access = l
 		}

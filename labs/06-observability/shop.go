@@ -147,6 +147,9 @@ func (c *Checkout) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if id := RequestIDFrom(ctx); id != "" {
+		req.Header.Set(RequestIDHeader, id) // one order, one id, in both services' logs
+	}
 	resp, err := c.Client.Do(req)
 	if err != nil {
 		logger(c.Log).ErrorContext(ctx, "payments unreachable", "order_id", o.ID, "err", err.Error())

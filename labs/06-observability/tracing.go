@@ -14,7 +14,8 @@ package observability
 // tp's tracer named TracerName, and carried from service to service in
 // the headers that prop reads and writes (W3C Trace Context:
 // "traceparent"). Their attributes follow OpenTelemetry's semantic
-// conventions for HTTP (the semconv package has the keys).
+// conventions for HTTP (go.opentelemetry.io/otel/semconv/v1.40.0 has the
+// keys).
 
 import (
 	"net/http"

@@ -178,6 +178,7 @@ func TestClientSpansMarkEveryFailedCall(t *testing.T) {
 	require.Error(t, err, "the server is closed: the call must fail")
 	s := spans.only(t, "one failed call")
 	assert.Equal(t, codes.Error, s.Status().Code, "a call that got no answer failed: its span's status is Error")
+	assert.NotEmpty(t, s.Status().Description, "a failed call's span status says why in its description (the error's text)")
 	var recorded bool
 	for _, e := range s.Events() {
 		recorded = recorded || e.Name == "exception"
@@ -208,7 +209,7 @@ func TestSpanAttributesFollowTheSemanticConventions(t *testing.T) {
 
 func TestOneTraceSpansBothServices(t *testing.T) {
 	s := newShop(t, nil)
-	code, body := s.order(t, "o-1", nil)
+	code, body := s.order(t, "o-1")
 	require.Equal(t, http.StatusCreated, code, "checkout answered %d: %s", code, body)
 
 	var checkout, call, payments sdktrace.ReadOnlySpan
@@ -258,10 +259,10 @@ func TestEverySpanEnds(t *testing.T) {
 		}
 		return nil
 	})
-	s.order(t, "ok", nil)
-	s.order(t, "declined", nil)
+	s.order(t, "ok")
+	s.order(t, "declined")
 	s.payments.Close()
-	code, _ := s.order(t, "payments-down", nil)
+	code, _ := s.order(t, "payments-down")
 	require.Equal(t, http.StatusBadGateway, code, "payments is down: checkout answers 502")
 	started, ended := len(s.spans.Started()), len(s.spans.Ended())
 	require.NotZero(t, started, "three orders were sent, and no span was started")

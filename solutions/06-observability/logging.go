@@ -10,40 +10,63 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"go.opentelemetry.io/otel/trace"
 )
 
 // NewLogHandler returns a handler that adds the ids of the line's context
 // to each line, and passes it on to inner.
-func NewLogHandler(inner slog.Handler) slog.Handler { return &idHandler{inner: inner} }
+func NewLogHandler(inner slog.Handler) slog.Handler {
+	return &idHandler{root: inner, inner: inner}
+}
 
-type idHandler struct{ inner slog.Handler }
+// idHandler puts the ids at the top of the line, wherever the logger's
+// groups are: a search for trace_id must find every line of the trace.
+// So it keeps the handler it was given (root) and the calls made on it
+// since, and replays them over root with the ids added, line by line.
+type idHandler struct {
+	root  slog.Handler
+	since []func(slog.Handler) slog.Handler // WithAttrs and WithGroup, in order
+	inner slog.Handler                      // root with since applied
+}
 
 func (h *idHandler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.inner.Enabled(ctx, level)
 }
 
 func (h *idHandler) Handle(ctx context.Context, r slog.Record) error {
+	var ids []slog.Attr
 	// A line outside any span gets no ids rather than zeros, which would
 	// all point at one trace that does not exist.
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+		ids = append(ids, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	if id := RequestIDFrom(ctx); id != "" {
-		r.AddAttrs(slog.String("request_id", id))
+		ids = append(ids, slog.String("request_id", id))
 	}
-	return h.inner.Handle(ctx, r)
+	if len(ids) == 0 {
+		return h.inner.Handle(ctx, r)
+	}
+	out := h.root.WithAttrs(ids)
+	for _, call := range h.since {
+		out = call(out)
+	}
+	return out.Handle(ctx, r)
 }
 
-// WithAttrs and WithGroup must wrap what inner returns, or a logger made
+// WithAttrs and WithGroup must return an idHandler too, or a logger made
 // with log.With(...) writes its lines without the ids.
 func (h *idHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &idHandler{inner: h.inner.WithAttrs(attrs)}
+	return h.then(func(next slog.Handler) slog.Handler { return next.WithAttrs(attrs) })
 }
 
 func (h *idHandler) WithGroup(name string) slog.Handler {
-	return &idHandler{inner: h.inner.WithGroup(name)}
+	return h.then(func(next slog.Handler) slog.Handler { return next.WithGroup(name) })
+}
+
+func (h *idHandler) then(call func(slog.Handler) slog.Handler) slog.Handler {
+	return &idHandler{root: h.root, since: append(slices.Clip(h.since), call), inner: call(h.inner)}
 }
 
 type requestIDKey struct{}
