@@ -50,11 +50,18 @@ func TestLivenessDoesNotDependOnDependencies(t *testing.T) {
 }
 
 func TestReadinessFollowsADependencyDownAndBack(t *testing.T) {
-	var payments dependency
-	h := NewHealth(time.Second, payments.check())
+	var payments, bank dependency
+	h := NewHealth(100*time.Millisecond, payments.check(), Check{Name: "bank", Probe: bank.check().Probe})
+	// Readiness is asked for the whole life of the service: the timeout
+	// is for each answer, not counted from NewHealth.
+	time.Sleep(200 * time.Millisecond)
 	for i, down := range []bool{false, true, false, true, true, false} {
 		payments.down.Store(down)
 		code, body := ask(h.Ready())
+		if i == 0 {
+			require.Equal(t, http.StatusOK, code,
+				"every dependency is up, and /readyz answered %d %q; NewHealth was made 200ms ago with a timeout of 100ms: the timeout bounds each answer, it does not start in NewHealth", code, body)
+		}
 		if down {
 			require.Equal(t, http.StatusServiceUnavailable, code, "step %d: payments is down, and /readyz answered %d %q: a checkout that cannot charge should not be sent orders", i, code, body)
 			require.Contains(t, body, "payments", "step %d: /readyz's answer names the dependency that failed, so that whoever is paged knows where to look", i)
@@ -63,6 +70,16 @@ func TestReadinessFollowsADependencyDownAndBack(t *testing.T) {
 				"step %d: payments is up, and /readyz answered %d %q: readiness that does not recover takes a healthy service out of the load balancer for good; ask the dependency each time", i, code, body)
 		}
 	}
+	// Every check counts, not only the first or the last.
+	payments.down.Store(false)
+	bank.down.Store(true)
+	code, body := ask(h.Ready())
+	assert.Equal(t, http.StatusServiceUnavailable, code, "payments is up but the bank, the second check, is down, and /readyz answered %d %q: the service is ready only when every check passes", code, body)
+	assert.Contains(t, body, "bank", "/readyz names the check that failed")
+	payments.down.Store(true)
+	bank.down.Store(false)
+	code, body = ask(h.Ready())
+	assert.Equal(t, http.StatusServiceUnavailable, code, "payments, the first check, is down and the bank is up, and /readyz answered %d %q: every check counts", code, body)
 }
 
 // hangingServer accepts connections and never answers.
@@ -102,13 +119,29 @@ func TestReadinessAnswersInTimeWhenADependencyHangs(t *testing.T) {
 		code, body := ask(h.Ready())
 		answered <- [2]any{code, body}
 	}()
+	wait(t, answered, "payments accepted the connection and never answered")
+
+	// A check that ignores its context (a library call that takes none)
+	// must not hold readiness up either.
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	h = NewHealth(100*time.Millisecond, Check{Name: "payments", Probe: func(context.Context) error { <-stuck; return nil }})
+	go func() {
+		code, body := ask(h.Ready())
+		answered <- [2]any{code, body}
+	}()
+	wait(t, answered, "the payments check ignores its context and never returns")
+}
+
+func wait(t *testing.T, answered chan [2]any, what string) {
+	t.Helper()
 	select {
 	case got := <-answered:
-		assert.Equal(t, http.StatusServiceUnavailable, got[0], "payments accepted the connection and never answered: /readyz answers 503, %q", got[1])
+		assert.Equal(t, http.StatusServiceUnavailable, got[0], "%s: /readyz answers 503, %q", what, got[1])
 		assert.Contains(t, got[1], "payments", "the answer names the dependency that did not answer")
 	case <-time.After(5 * time.Second):
 		require.Fail(t, "/readyz hangs",
-			"payments accepted the connection and never answered, and /readyz has not answered in 5s (its timeout is 100ms). An orchestrator's probe gives up after a second or so and counts a failure anyway; meanwhile every probe holds a goroutine and a connection. Bound each check by the timeout NewHealth was given.")
+			what+", and /readyz has not answered in 5s (its timeout is 100ms). An orchestrator's probe gives up after a second or so and counts a failure anyway; meanwhile every probe holds a goroutine and a connection. Stop waiting for a check once the timeout NewHealth was given is over, whether or not the check itself stops.")
 	}
 }
 
@@ -200,8 +233,12 @@ func serve(t *testing.T, grace time.Duration) *running {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, req *http.Request) {
 		r.entered <- struct{}{}
-		<-r.release
-		io.WriteString(w, "done")
+		select {
+		case <-r.release:
+			io.WriteString(w, "done")
+		case <-req.Context().Done():
+			io.WriteString(w, "its context ended while it was being served")
+		}
 	})
 	mux.HandleFunc("GET /fast", func(w http.ResponseWriter, req *http.Request) { io.WriteString(w, "fast") })
 	ctx, stop := context.WithCancel(context.Background())
@@ -232,7 +269,7 @@ func (r *running) inFlight(t *testing.T) chan error {
 	go func() {
 		body, err := r.get("/slow")
 		if err == nil && body != "done" {
-			err = errors.New("answered " + body)
+			err = errors.New("the request was answered, but " + body + ": a shutdown must not cancel the requests it lets finish")
 		}
 		answer <- err
 	}()
@@ -283,6 +320,43 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	assert.NoError(t, <-answer,
 		"a request was being served when the service was asked to stop, and it never got its answer: a graceful shutdown stops taking new requests and lets the ones in flight finish (http.Server.Shutdown, not Close)")
 	assert.NoError(t, r.result(t, 5*time.Second, "the last request was answered 5s ago, and Serve has not returned"))
+}
+
+func TestTheGraceCountsFromTheShutdown(t *testing.T) {
+	t.Parallel()
+	r := serve(t, 300*time.Millisecond)
+	// The service has been up longer than its grace when it is asked to stop.
+	time.Sleep(500 * time.Millisecond)
+	answer := r.inFlight(t)
+	conn := r.ln.last()
+	r.shutDown(t)
+	select {
+	case <-conn.closed:
+	case <-time.After(150 * time.Millisecond):
+	}
+	close(r.release)
+	assert.NoError(t, <-answer,
+		"the service had run for 500ms, with a grace of 300ms, and its shutdown cut the request in flight at once: the grace counts from the moment the shutdown begins, not from the start of Serve")
+}
+
+func TestServeReportsAListenerThatFails(t *testing.T) {
+	t.Parallel()
+	ln := listen(t)
+	ln.Close()
+	done := make(chan error, 1)
+	go func() { done <- Serve(context.Background(), ln, http.NotFoundHandler(), NewHealth(time.Second), time.Second) }()
+	select {
+	case err := <-done:
+		assert.Error(t, err, "Serve was given a listener that is closed, and returned nil: a service that cannot serve must say so, or it runs on, serving nothing")
+	case <-time.After(5 * time.Second):
+		require.Fail(t, "Serve hangs", "Serve was given a listener that is closed, and has not returned in 5s: a service that cannot serve must say so (return the error), or it runs on, serving nothing")
+	}
+	r := serve(t, time.Second)
+	body, err := r.get("/fast")
+	require.NoError(t, err, "Serve serves on a listener that works")
+	require.Equal(t, "fast", body)
+	r.stop()
+	assert.NoError(t, r.result(t, 5*time.Second, "ctx ended 5s ago and Serve has not returned, with no request in flight"))
 }
 
 func TestShutdownStopsTakingNewRequests(t *testing.T) {

@@ -3,6 +3,8 @@ package observability
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -31,6 +34,28 @@ func TestLinesCarryTheIDsOfTheirSpan(t *testing.T) {
 		"a line logged inside a span carries its trace id as \"trace_id\" (32 hex digits): that is how you go from a log line to the whole request's trace; the line was %v", lines[0])
 	assert.Equal(t, sc.SpanID().String(), lines[0]["span_id"], "a line logged inside a span carries its span id as \"span_id\" (16 hex digits); the line was %v", lines[0])
 	assert.Equal(t, "o-1", lines[0]["order_id"], "the line's own attributes are kept")
+
+	// Each line takes the ids of its own context, not of an earlier one.
+	ctx2, sc2 := inSpan(t)
+	log.InfoContext(ctx2, "another")
+	lines = buf.Lines(t)
+	assert.Equal(t, sc2.TraceID().String(), lines[1]["trace_id"], "a second line, in another span, carries that span's trace id; the line was %v", lines[1])
+
+	// A span the sampler left out is still a span: its logs name it, so
+	// that they can be found together across services.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	ctx3, span := tp.Tracer("test").Start(t.Context(), "unsampled")
+	defer span.End()
+	log.InfoContext(ctx3, "unsampled")
+	lines = buf.Lines(t)
+	assert.Equal(t, span.SpanContext().TraceID().String(), lines[2]["trace_id"],
+		"a line in a span that was not sampled has no trace id: the trace is not recorded, but the id still ties the request's lines together in every service; the line was %v", lines[2])
+
+	// The handler passes on the level it was given.
+	var quiet logBuffer
+	info := slog.New(NewLogHandler(slog.NewJSONHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	info.DebugContext(ctx, "noise")
+	assert.Empty(t, quiet.Lines(t), "a logger at level INFO wrote a DEBUG line: Enabled must ask the handler it wraps")
 }
 
 func TestLinesOutsideASpanCarryNoTraceIDs(t *testing.T) {
@@ -40,7 +65,7 @@ func TestLinesOutsideASpanCarryNoTraceIDs(t *testing.T) {
 	log.InfoContext(ctx, "serving")
 	lines := buf.Lines(t)
 	require.Len(t, lines, 2, "two lines were logged")
-	for _, key := range []string{"trace_id", "span_id"} {
+	for _, key := range []string{"trace_id", "span_id", "request_id"} {
 		assert.NotContains(t, lines[0], key,
 			"a line logged outside any span has %s = %v: ids of zeros all point at one trace that does not exist, and a search for them finds every such line; leave them out", key, lines[0][key])
 	}
@@ -76,7 +101,10 @@ func TestIDsStayAtTheTopOfLinesInAGroup(t *testing.T) {
 
 func TestRequestIDsAreKeptOrMade(t *testing.T) {
 	var seen string
-	h := RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = RequestIDFrom(r.Context()) }))
+	h := RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = RequestIDFrom(r.Context())
+		io.WriteString(w, "ok") // headers set after this are not sent
+	}))
 	send := func(id string) (inside, answered string) {
 		req := httptest.NewRequest("GET", "/", nil)
 		if id != "" {
@@ -85,8 +113,10 @@ func TestRequestIDsAreKeptOrMade(t *testing.T) {
 		rec := httptest.NewRecorder()
 		seen = ""
 		h.ServeHTTP(rec, req)
-		return seen, rec.Header().Get(RequestIDHeader)
+		return seen, rec.Result().Header.Get(RequestIDHeader)
 	}
+	assert.Empty(t, RequestIDFrom(context.WithValue(t.Context(), "request_id", "forged")),
+		"RequestIDFrom found an id that another package put in the context under the string \"request_id\": a context key is a type of your own, so that no one else's value can pass for it")
 
 	for _, id := range []string{"9f2c4d7e-0b1a-4c3d-8e5f-6a7b8c9d0e1f", "abc-123"} {
 		inside, answered := send(id)

@@ -38,6 +38,10 @@ func newMetered(t *testing.T) *metered {
 		if d, err := time.ParseDuration(r.URL.Query().Get("took")); err == nil {
 			m.clock.Advance(d)
 		}
+		if r.URL.Query().Get("fail") != "" {
+			w.WriteHeader(http.StatusGatewayTimeout)
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
 	mux.HandleFunc("POST /checkout", func(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +49,7 @@ func newMetered(t *testing.T) *metered {
 		fmt.Sscan(r.URL.Query().Get("status"), &code)
 		w.WriteHeader(code)
 	})
+	mux.HandleFunc("GET /old", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/orders/1", http.StatusFound) })
 	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("no WriteHeader before this")) })
 	mux.HandleFunc("GET /silent", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
@@ -89,11 +94,12 @@ func TestRequestsAreCountedByRouteMethodAndStatusClass(t *testing.T) {
 	m.do("POST", "/checkout?status=502")
 	m.do("GET", "/plain")
 	m.do("GET", "/silent")
+	m.do("GET", "/old")
 	m.do("GET", "/no/such/page")
 
 	f := family(t, scrape(t, m.reg), RequestsTotal, dto.MetricType_COUNTER)
 	got := map[string]float64{}
-	routes := map[string]bool{"/orders/{id}": true, "/checkout": true, "/plain": true, "/silent": true}
+	routes := map[string]bool{"/orders/{id}": true, "/checkout": true, "/plain": true, "/silent": true, "/old": true}
 	for _, s := range f.GetMetric() {
 		l := labelsOf(s)
 		var names []string
@@ -117,6 +123,7 @@ func TestRequestsAreCountedByRouteMethodAndStatusClass(t *testing.T) {
 		"/checkout POST 5xx":   1,
 		"/plain GET 2xx":       1, // a Write without WriteHeader answers 200
 		"/silent GET 2xx":      1, // so does a handler that writes nothing
+		"/old GET 3xx":         1, // a redirect is neither a success nor a failure
 		"(unmatched) GET 4xx":  1, // no route matched (RouteOf is "")
 	}
 	assert.Equal(t, want, got,
@@ -134,6 +141,13 @@ func TestDurationsAreObservedInSeconds(t *testing.T) {
 		"%s is labelled by route and method", RequestDuration)
 	h := s.GetHistogram()
 	require.EqualValues(t, 1, h.GetSampleCount(), "one request was served")
+
+	// A failure is timed too: a slow 5xx is exactly what a latency SLO
+	// must see.
+	m.do("GET", "/orders/8?took=2s&fail=1")
+	f = family(t, scrape(t, m.reg), RequestDuration, dto.MetricType_HISTOGRAM)
+	assert.EqualValues(t, 2, f.GetMetric()[0].GetHistogram().GetSampleCount(),
+		"a request that took 2s and failed with 504 was not observed: every request is timed, whatever its answer, or the slowest ones vanish from the latency graphs")
 	if math.Abs(h.GetSampleSum()-0.120) > 1e-9 {
 		require.Failf(t, "wrong unit", "a request that took 120ms (by the clock NewMetrics was given) was observed as %v; Prometheus's unit of time is the second, so it must be 0.12: "+
 			"a metric named _seconds in milliseconds is off by 1000 on every dashboard, and time.Now is not the clock the service was given", h.GetSampleSum())

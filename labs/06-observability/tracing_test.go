@@ -22,6 +22,8 @@ func traced(t *testing.T, status int) (http.Handler, spansOf) {
 	tp, rec, prop := tracing(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
+	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "no WriteHeader before this") })
+	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic("the handler failed") })
 	return withRouteSlot(TraceServer(tp, prop, recordRoute(mux))), func() []sdktrace.ReadOnlySpan { return rec.Ended() }
 }
 
@@ -85,7 +87,7 @@ func hasAttrs(t *testing.T, span sdktrace.ReadOnlySpan, want map[attribute.Key]a
 
 func TestEachRequestGetsAServerSpan(t *testing.T) {
 	h, spans := traced(t, http.StatusOK)
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/orders/42", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/orders/42?token=s3cret", nil))
 	s := spans.only(t, "one request")
 	assert.Equal(t, trace.SpanKindServer, s.SpanKind(), "the span of a request a service serves is of kind server")
 	assert.Equal(t, "GET /orders/{id}", s.Name(),
@@ -95,10 +97,14 @@ func TestEachRequestGetsAServerSpan(t *testing.T) {
 	hasAttrs(t, s, map[attribute.Key]any{
 		"http.request.method":       "GET",
 		"http.route":                "/orders/{id}",
-		"url.path":                  "/orders/42",
+		"url.path":                  "/orders/42", // the path alone: a query may hold a token
 		"url.scheme":                "http",
 		"http.response.status_code": int64(200),
 	})
+
+	h, spans = traced(t, http.StatusOK)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/plain", nil))
+	hasAttrs(t, spans.only(t, "one request"), map[attribute.Key]any{"http.response.status_code": int64(200)})
 }
 
 func TestAServiceContinuesTheTraceItIsCalledIn(t *testing.T) {
@@ -253,6 +259,13 @@ func TestTheClientLeavesTheCallersRequestAlone(t *testing.T) {
 }
 
 func TestEverySpanEnds(t *testing.T) {
+	h, spans := traced(t, http.StatusOK)
+	func() {
+		defer func() { recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/panic", nil))
+	}()
+	require.Len(t, spans(), 1, "a handler panicked (net/http recovers, and serves on), and its span never ended: a span not ended on every path, a panic too, is never exported")
+
 	s := newShop(t, func(c Charge) error {
 		if c.OrderID == "declined" {
 			return ErrDeclined
