@@ -344,7 +344,9 @@ func TestServeReportsAListenerThatFails(t *testing.T) {
 	ln := listen(t)
 	ln.Close()
 	done := make(chan error, 1)
-	go func() { done <- Serve(context.Background(), ln, http.NotFoundHandler(), NewHealth(time.Second), time.Second) }()
+	go func() {
+		done <- Serve(context.Background(), ln, http.NotFoundHandler(), NewHealth(time.Second), time.Second)
+	}()
 	select {
 	case err := <-done:
 		assert.Error(t, err, "Serve was given a listener that is closed, and returned nil: a service that cannot serve must say so, or it runs on, serving nothing")
