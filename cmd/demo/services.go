@@ -53,32 +53,38 @@ func start(ctx context.Context, cfg config, logs io.Writer) (*demo, error) {
 	}
 	d.paymentsURL, d.checkoutURL = urlOf(payLn), urlOf(coLn)
 
-	payTel, payReg, err := d.telemetry(ctx, "payments", logs)
-	if err == nil {
-		var coTel obs.Telemetry
-		var coReg *prometheus.Registry
-		coTel, coReg, err = d.telemetry(ctx, "checkout", logs)
-		if err == nil {
-			pay := &obs.Payments{Bank: bank(cfg), Log: payTel.Log}
-			d.payments = &chaos{next: obs.Service(payTel, pay.Routes(), obs.NewHealth(time.Second), payReg)}
-			co := &obs.Checkout{Payments: d.paymentsURL, Client: obs.TracedClient(coTel), Log: coTel.Log}
-			probe := obs.Check{Name: "payments", Probe: obs.PaymentsProbe(&http.Client{}, d.paymentsURL)}
-			d.serve(payLn, "payments", d.payments, obs.NewHealth(time.Second))
-			d.serve(coLn, "checkout", obs.Service(coTel, co.Routes(), obs.NewHealth(time.Second, probe), coReg), nil)
-			go generate(ctx, d.checkoutURL, cfg.load, d.load, logs)
-			return d, nil
-		}
+	fail := func(err error) (*demo, error) {
+		payLn.Close()
+		coLn.Close()
+		return nil, err
 	}
-	payLn.Close()
-	coLn.Close()
-	return nil, err
+	payTel, payReg, err := d.telemetry(ctx, "payments", logs)
+	if err != nil {
+		return fail(err)
+	}
+	coTel, coReg, err := d.telemetry(ctx, "checkout", logs)
+	if err != nil {
+		return fail(err)
+	}
+
+	// Each service's Health is the one its /readyz answers from and the one
+	// Serve drains, so that readiness says no once the shutdown begins.
+	pay := &obs.Payments{Bank: bank(cfg), Log: payTel.Log}
+	payHealth := obs.NewHealth(time.Second)
+	d.payments = &chaos{next: obs.Service(payTel, pay.Routes(), payHealth, payReg)}
+	d.serve(payLn, "payments", d.payments, payHealth)
+
+	co := &obs.Checkout{Payments: d.paymentsURL, Client: obs.TracedClient(coTel), Log: coTel.Log}
+	probe := obs.Check{Name: "payments", Probe: obs.PaymentsProbe(&http.Client{}, d.paymentsURL)}
+	coHealth := obs.NewHealth(time.Second, probe)
+	d.serve(coLn, "checkout", obs.Service(coTel, co.Routes(), coHealth, coReg), coHealth)
+
+	go generate(ctx, d.checkoutURL, cfg.load, d.load, logs)
+	return d, nil
 }
 
 // serve runs one service under the lab's Serve (part 4).
 func (d *demo) serve(ln net.Listener, service string, h http.Handler, health *obs.Health) {
-	if health == nil {
-		health = obs.NewHealth(time.Second)
-	}
 	go func() { d.served <- served{service, obs.Serve(d.ctx, ln, h, health, d.cfg.grace)} }()
 }
 
