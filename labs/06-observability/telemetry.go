@@ -71,7 +71,7 @@ type routeSlot struct{ route string }
 type routeKey struct{}
 
 // RouteOf returns the route that served r, such as "/orders/{id}": the
-// pattern the service's mux matched, without its method. It is "" before
+// pattern the service's mux matched, without its method. It is "" until
 // the routes have run, and for a request no route matched (a 404 or 405).
 // Any middleware that Instrument puts around the routes may call it once
 // next.ServeHTTP has returned.
@@ -93,11 +93,16 @@ func withRouteSlot(next http.Handler) http.Handler {
 
 // recordRoute notes the pattern mux matched where RouteOf finds it. The
 // mux sets r.Pattern on the request it is given, which the middleware
-// above it cannot see, since each one passes on a copy.
+// above it cannot see, since each one passes on a copy; reading it once
+// the mux is done (a panic too) spares matching the route twice.
 func recordRoute(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, pattern := mux.Handler(r)
-		if s, ok := r.Context().Value(routeKey{}).(*routeSlot); ok && pattern != "" {
+		defer func() {
+			s, ok := r.Context().Value(routeKey{}).(*routeSlot)
+			if !ok || r.Pattern == "" {
+				return
+			}
+			pattern := r.Pattern
 			if i := strings.IndexByte(pattern, ' '); i >= 0 {
 				pattern = pattern[i+1:]
 			}
@@ -105,7 +110,7 @@ func recordRoute(mux *http.ServeMux) http.Handler {
 				pattern = pattern[i:] // a host in the pattern is not part of the route
 			}
 			s.route = pattern
-		}
+		}()
 		mux.ServeHTTP(w, r)
 	})
 }
