@@ -5,12 +5,10 @@ package raft
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/distlings/distlings/labs/internal/seeds"
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
@@ -58,6 +56,7 @@ func newCluster(t testing.TB, size int, seed uint64, network sim.Network, cfg Co
 	t.Helper()
 	c := &cluster{t: t, leaders: map[uint64]leadership{}, votes: map[voteKey]vote{}}
 	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(cfg))
+	c.TrackState(c.state)
 	c.Observe(c.watchVotes)
 	c.Observe(c.watchTraffic)
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
@@ -86,6 +85,12 @@ func (c *cluster) noFlood() error {
 			c.sentThisSecond, limit)
 	}
 	return nil
+}
+
+// state is what timelines and diagrams show of a node.
+func (c *cluster) state(id sim.NodeID) sim.State {
+	n := c.node(id)
+	return sim.State{Role: n.Role().String(), Term: n.Term(), Vote: n.VotedFor()}
 }
 
 func (c *cluster) node(id sim.NodeID) *Node {
@@ -205,26 +210,16 @@ func (c *cluster) states() string {
 func at(d time.Duration) string { return strings.TrimSpace(sim.FormatTime(d)) }
 
 // sweep runs check over the test's seeds.
-func sweep(t *testing.T, check func(t *testing.T, seed uint64)) {
+func sweep(t *testing.T, check func(t testing.TB, seed uint64)) {
 	t.Helper()
-	seeds.Sweep(t, sweepSeeds, check)
+	sim.Sweep(t, sweepSeeds, check)
 }
 
 // scheduleOneWayCuts cuts links one way, at times and between nodes drawn
-// from seed: about every every until until, the link from one node to
+// from the seed: about every every until until, the link from one node to
 // another stops carrying messages while the other way still works (a
 // firewall rule, a full send queue), until the network heals up to a
 // second later. Between times, n2 may hear n1 while n1 does not hear n2.
-func (c *cluster) scheduleOneWayCuts(seed uint64, every, until time.Duration) {
-	r := rand.New(rand.NewPCG(seed, 0xc075))
-	size := len(c.IDs())
-	for at := every / 2; at < until; at += every/2 + time.Duration(r.Int64N(int64(every))) {
-		from := sim.NodeID(1 + r.IntN(size))
-		to := sim.NodeID(1 + r.IntN(size-1))
-		if to >= from {
-			to++
-		}
-		c.At(at, fmt.Sprintf("cut %v → %v", from, to), func() { c.Cut(from, to) })
-		c.At(at+time.Duration(r.Int64N(int64(time.Second))), "heal", c.Heal)
-	}
+func (c *cluster) scheduleOneWayCuts(every, until time.Duration) {
+	c.ScheduleFaults(sim.Faults{Every: every, MaxDown: time.Second, Cuts: true, Until: until})
 }

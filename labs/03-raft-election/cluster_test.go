@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/distlings/distlings/labs/internal/seeds"
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
@@ -48,7 +47,7 @@ func (c *cluster) awaitLeader(within time.Duration) sim.NodeID {
 
 // Reference: §5.2, leader election.
 func TestClusterElectsALeaderThatEveryoneFollows(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
 		leader := c.awaitLeader(2 * time.Second)
 		c.Run(2 * time.Second)
@@ -62,7 +61,7 @@ func TestClusterElectsALeaderThatEveryoneFollows(t *testing.T) {
 // given term." Checked after every event, while the network loses,
 // duplicates and reorders messages, partitions come and go and nodes crash.
 func TestAtMostOneLeaderPerTerm(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty, testCfg)
 		c.ScheduleFaults(sim.Faults{Every: time.Second, MinDown: 200 * time.Millisecond, MaxDown: 2 * time.Second,
 			Crashes: true, Partitions: true})
@@ -80,11 +79,11 @@ func TestAtMostOneLeaderPerTerm(t *testing.T) {
 func TestAtMostOneLeaderPerTermInClustersOfThreeFourAndSix(t *testing.T) {
 	for _, size := range []int{3, 4, 6} {
 		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
-			seeds.Sweep(t, sweepSeeds/4, func(t *testing.T, seed uint64) {
+			sim.Sweep(t, sweepSeeds/4, func(t testing.TB, seed uint64) {
 				c := newCluster(t, size, seed, faulty, testCfg)
 				c.ScheduleFaults(sim.Faults{Every: time.Second, MinDown: 200 * time.Millisecond, MaxDown: time.Second,
 					Crashes: true, Partitions: true})
-				c.scheduleOneWayCuts(seed, 500*time.Millisecond, 10*time.Second)
+				c.scheduleOneWayCuts(500*time.Millisecond, 10*time.Second)
 				c.At(5*time.Second, "crash the leader, if there is one", func() {
 					if id, ok := c.leader(); ok {
 						c.Crash(id)
@@ -103,7 +102,7 @@ func TestAtMostOneLeaderPerTermInClustersOfThreeFourAndSix(t *testing.T) {
 // Reference: Figure 2, persistent state. Nodes crash often, in the middle
 // of elections; a vote given before a crash binds the node after it.
 func TestVotesBindAcrossCrashes(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty, testCfg)
 		c.ScheduleFaults(sim.Faults{Every: 200 * time.Millisecond, MinDown: 10 * time.Millisecond, MaxDown: 300 * time.Millisecond,
 			Crashes: true})
@@ -116,7 +115,7 @@ func TestVotesBindAcrossCrashes(t *testing.T) {
 
 // Reference: §5.1, a leader that learns of a newer term steps down.
 func TestDeposedLeaderStepsDownWhenThePartitionHeals(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty, testCfg)
 		old := c.awaitLeader(2 * time.Second)
 		var rest []sim.NodeID

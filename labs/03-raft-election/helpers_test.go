@@ -46,7 +46,7 @@ func (d did) String() string {
 	case "send":
 		return fmt.Sprintf("send %v to %v", d.msg, d.to)
 	case "save":
-		return fmt.Sprintf("save term %d, voted for %v", d.hs.Term, d.hs.VotedFor)
+		return fmt.Sprintf("save term %d, voted for %s", d.hs.Term, votedFor(d.hs.VotedFor))
 	case "set":
 		return fmt.Sprintf("set timer %v for %v", sim.Describe(d.timer), d.at)
 	}

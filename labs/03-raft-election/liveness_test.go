@@ -32,10 +32,32 @@ func TestCandidateWhoseElectionTimesOutStandsAgain(t *testing.T) {
 	wantMessages(t, []sim.Message{RequestVote{Term: 2, Candidate: 1}}, sent(log)[2], "the new election asks again")
 }
 
+// A candidate that learns of a newer term leaves its election: it draws
+// a fresh election timeout from that moment, as etcd's becomeFollower
+// does. Kept, the old timer fires when the abandoned election's would, in
+// step with every other candidate that stood then, and close timeouts
+// split the vote again and again (see TestSplitVotesResolve).
+func TestCandidateThatStepsDownDrawsAFreshTimeout(t *testing.T) {
+	o := newOne(t, 1, 5, testCfg)
+	o.elect() // term 1
+	old, ok := o.timer(electionTimeout{})
+	require.True(t, ok, "a candidate keeps an election timer")
+	o.advance(testCfg.ElectionTimeoutMin - time.Millisecond)
+	o.take()
+	log := o.deliver(2, RequestVoteReply{Term: 3})
+	require.Equal(t, Follower, o.node.Role(), "a newer term in a reply makes the candidate a follower (§5.1)")
+	now, ok := o.timer(electionTimeout{})
+	require.True(t, ok, lesson("n1 stepped down to follower with no election timer set", "a follower always has an election timer running (Figure 2)"))
+	assert.GreaterOrEqual(t, now.at, o.env.now+testCfg.ElectionTimeoutMin, lesson(
+		fmt.Sprintf("n1 stepped down from its election at %v and its election timer fires at %v, %v later: it kept the timer its election set (due at %v). Its actions: %s",
+			o.env.now, now.at, now.at-o.env.now, old.at, describe(log)),
+		"a node that leaves an election for a newer term starts a fresh timeout, drawn from [ElectionTimeoutMin, ElectionTimeoutMax) from now; candidates that stood together and keep their timers stand together again"))
+}
+
 // Reference: §5.2, after a leader fails a new one is elected.
 func TestNewLeaderSoonAfterTheLeaderCrashes(t *testing.T) {
 	const bound = 2 * time.Second
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty, testCfg)
 		old := c.awaitLeader(3 * time.Second)
 		c.Crash(old)
@@ -50,7 +72,7 @@ func TestNewLeaderSoonAfterTheLeaderCrashes(t *testing.T) {
 
 // Reference: §5.2, a candidate needs a majority of the whole cluster.
 func TestMinorityNeverElectsALeader(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty, testCfg)
 		leader := c.awaitLeader(3 * time.Second)
 		var minority, majority []sim.NodeID
@@ -83,7 +105,7 @@ func TestMinorityNeverElectsALeader(t *testing.T) {
 // network loses, duplicates and reorders messages.
 func TestSplitVotesResolve(t *testing.T) {
 	cfg := Config{ElectionTimeoutMin: 150 * time.Millisecond, ElectionTimeoutMax: 165 * time.Millisecond, HeartbeatInterval: 50 * time.Millisecond}
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 6, seed, sim.Network{MinLatency: 5 * time.Millisecond, MaxLatency: 15 * time.Millisecond,
 			Loss: 0.05, Duplicate: 0.05, Reorder: 0.02}, cfg)
 		start := c.Now()
@@ -107,7 +129,7 @@ func TestNoElectionsWhileTheLeaderIsHealthy(t *testing.T) {
 	// A follower whose timer is not reset stands within ElectionTimeoutMax
 	// (300ms): 100 times that leaves no follower unchecked.
 	const quiet = 30 * time.Second
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
 		leader := c.awaitLeader(2 * time.Second)
 		term, requests := c.node(leader).Term(), c.requests
@@ -124,7 +146,7 @@ func TestNoElectionsWhileTheLeaderIsHealthy(t *testing.T) {
 // Heartbeats are the price of leadership: one per follower per interval,
 // answered once. Not more.
 func TestHeartbeatTrafficStaysWithinBudget(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, sim.Network{}, testCfg)
 		c.awaitLeader(2 * time.Second)
 		messages := 0

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/distlings/distlings/labs/internal/seeds"
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
@@ -267,7 +266,7 @@ func TestPreCandidateWithAMajorityStandsForElection(t *testing.T) {
 func TestRejoiningNodeDoesNotDisruptTheCluster(t *testing.T) {
 	for _, size := range []int{3, 5} {
 		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
-			sweep(t, func(t *testing.T, seed uint64) {
+			sweep(t, func(t testing.TB, seed uint64) {
 				c := newCluster(t, size, seed, sim.Network{}, preVoteCfg)
 				leader := c.awaitLeader(3 * time.Second)
 				term := c.node(leader).Term()
@@ -329,7 +328,7 @@ func TestCandidateCountsNoPreVotes(t *testing.T) {
 func TestPreVoteKeepsALeaderThatOneFollowerCannotHear(t *testing.T) {
 	for _, size := range []int{3, 5} {
 		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
-			seeds.Sweep(t, sweepSeeds/4, func(t *testing.T, seed uint64) {
+			sim.Sweep(t, sweepSeeds/4, func(t testing.TB, seed uint64) {
 				c := newCluster(t, size, seed, sim.Network{}, preVoteCfg)
 				leader := c.awaitLeader(3 * time.Second)
 				term := c.node(leader).Term()
@@ -354,11 +353,11 @@ func TestPreVoteStaysSafeAndLiveUnderFaults(t *testing.T) {
 	const bound = 2 * time.Second
 	for _, size := range []int{3, 5} {
 		t.Run(fmt.Sprintf("%d_nodes", size), func(t *testing.T) {
-			seeds.Sweep(t, sweepSeeds/4, func(t *testing.T, seed uint64) {
+			sim.Sweep(t, sweepSeeds/4, func(t testing.TB, seed uint64) {
 				c := newCluster(t, size, seed, faulty, preVoteCfg)
 				c.ScheduleFaults(sim.Faults{Every: time.Second, MinDown: 200 * time.Millisecond, MaxDown: time.Second,
 					Crashes: true, Partitions: true, Until: 8 * time.Second})
-				c.scheduleOneWayCuts(seed, 500*time.Millisecond, 8*time.Second)
+				c.scheduleOneWayCuts(500*time.Millisecond, 8*time.Second)
 				c.Run(10 * time.Second)
 				c.Heal()
 				old := c.awaitLeader(3 * time.Second)

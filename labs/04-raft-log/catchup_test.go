@@ -111,7 +111,7 @@ func TestLeaderFindsTheMatchInAboutOneRoundTripPerConflictingTerm(t *testing.T) 
 // A follower cut off while the others commit comes back and catches up;
 // 6.5840's TestFailAgree.
 func TestAFollowerCutOffCatchesUpWhenItIsBack(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty)
 		c.one("before", 5, 10*time.Second)
 		leader, _ := c.leader()
@@ -130,7 +130,7 @@ func TestAFollowerCutOffCatchesUpWhenItIsBack(t *testing.T) {
 // commit; when it is back, the majority's entries replace them; 6.5840's
 // TestRejoin and TestBackup.
 func TestAnOldLeaderCutOffLosesWhatItNeverCommitted(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty)
 		c.one("before", 5, 10*time.Second)
 		old, _ := c.leader()
@@ -160,7 +160,7 @@ func TestAnOldLeaderCutOffLosesWhatItNeverCommitted(t *testing.T) {
 // Without a majority nothing commits; with it back, everything proposed
 // since does; 6.5840's TestFailNoAgree.
 func TestNothingCommitsWithoutAMajority(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty)
 		c.one("before", 5, 10*time.Second)
 		leader, _ := c.leader()

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distlings/distlings/labs/internal/seeds"
 	"github.com/distlings/distlings/labs/internal/sim"
 )
 
@@ -50,6 +49,10 @@ func newClusterWith(t testing.TB, size int, seed uint64, network sim.Network, cf
 		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}, knownIn: map[uint64]uint64{},
 		tallies: map[sim.NodeID]*tally{}, hashAt: map[uint64]uint64{}, indexOf: map[string]uint64{}}
 	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(cfg, c.service))
+	c.TrackState(func(id sim.NodeID) sim.State {
+		n := c.node(id)
+		return sim.State{Role: n.Role().String(), Term: n.Term(), Vote: n.VotedFor(), Log: len(n.LogEntries())}
+	})
 	c.Invariant("applied entries agree", func() error { return c.problem })
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
 	c.Invariant("a leader holds every committed entry", c.leaderComplete)
@@ -365,7 +368,7 @@ func showLogShort(log []Entry) string {
 }
 
 // sweep runs check over the test's seeds.
-func sweep(t *testing.T, check func(t *testing.T, seed uint64)) {
+func sweep(t *testing.T, check func(t testing.TB, seed uint64)) {
 	t.Helper()
-	seeds.Sweep(t, sweepSeeds, check)
+	sim.Sweep(t, sweepSeeds, check)
 }

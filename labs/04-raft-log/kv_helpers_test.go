@@ -31,6 +31,14 @@ func newKVCluster(t testing.TB, servers, clerks int, seed uint64, network sim.Ne
 	t.Helper()
 	c := &kvCluster{t: t, servers: servers, finished: map[sim.NodeID]int{}, leaders: map[uint64]sim.NodeID{}}
 	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: servers + clerks, Seed: seed, Network: network}, NewServers(cfg, servers))
+	c.TrackState(func(id sim.NodeID) sim.State {
+		s := c.server(id)
+		if s == nil {
+			return sim.State{Role: "clerk"}
+		}
+		n := s.Raft()
+		return sim.State{Role: n.Role().String(), Term: n.Term(), Vote: n.VotedFor(), Log: len(n.LogEntries())}
+	})
 	c.history = linz.NewHistory(c.Now)
 	c.rnd = rand.New(rand.NewPCG(c.Seed(), 5))
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)

@@ -132,7 +132,7 @@ func TestAnAnswerIsForTheRequestThatWasCommitted(t *testing.T) {
 
 // Clerks on a network that loses, duplicates and reorders see one store.
 func TestClerksSeeOneStore(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newKVCluster(t, 5, 3, seed, faulty, testCfg)
 		c.workload(12)
 		c.finish(12, 30*time.Second)
@@ -143,7 +143,7 @@ func TestClerksSeeOneStore(t *testing.T) {
 // Many retries: requests and answers are lost one time in five.
 func TestRetriesOnALossyNetworkAreAppliedOnce(t *testing.T) {
 	lossy := sim.Network{MinLatency: time.Millisecond, MaxLatency: 10 * time.Millisecond, Loss: 0.2, Duplicate: 0.05, Reorder: 0.05}
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newKVCluster(t, 3, 3, seed, lossy, testCfg)
 		c.workload(12)
 		c.finish(12, 60*time.Second)
@@ -154,7 +154,7 @@ func TestRetriesOnALossyNetworkAreAppliedOnce(t *testing.T) {
 // Servers crash, restart and are cut off while clerks keep going; 6.5840's
 // TestPersistPartitionUnreliable.
 func TestTheStoreStaysLinearizableThroughCrashesAndPartitions(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newKVCluster(t, 5, 4, seed, faulty, testCfg)
 		c.serverFaults(4 * time.Second)
 		c.workload(15)
@@ -168,7 +168,7 @@ func TestTheStoreStaysLinearizableThroughCrashesAndPartitions(t *testing.T) {
 func TestSnapshotsKeepTheStoreLinearizable(t *testing.T) {
 	cfg := testCfg
 	cfg.SnapshotEvery = 8
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newKVCluster(t, 5, 4, seed, faulty, cfg)
 		c.serverFaults(4 * time.Second)
 		c.workload(15)
@@ -180,7 +180,7 @@ func TestSnapshotsKeepTheStoreLinearizable(t *testing.T) {
 // A leader cut off with a clerk must not answer its reads from its own
 // copy: the others may have elected a new leader and taken writes.
 func TestADeposedLeaderDoesNotServeStaleReads(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newKVCluster(t, 5, 2, seed, sim.Network{}, testCfg)
 		a, b := sim.NodeID(6), sim.NodeID(7)
 		c.do(a, Op{Kind: Put, Key: "k", Value: "old"}, nil)
@@ -222,7 +222,7 @@ func TestTheStoreSurvivesEveryServerRestarting(t *testing.T) {
 		cfg := testCfg
 		cfg.SnapshotEvery = every
 		t.Run(fmt.Sprintf("SnapshotEvery %d", every), func(t *testing.T) {
-			sweep(t, func(t *testing.T, seed uint64) {
+			sweep(t, func(t testing.TB, seed uint64) {
 				c := newKVCluster(t, 3, 3, seed, faulty, cfg)
 				c.workload(20)
 				for at := 300 * time.Millisecond; at < 2*time.Second; at += 500 * time.Millisecond {

@@ -85,7 +85,7 @@ func churn(until time.Duration) sim.Faults {
 // and every node ends with the same entries; 6.5840's TestFigure8Unreliable
 // and churn tests, on virtual time.
 func TestClusterAgreesThroughCrashesAndPartitions(t *testing.T) {
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newCluster(t, 5, seed, faulty)
 		const faultsUntil = 6 * time.Second
 		c.ScheduleFaults(churn(faultsUntil))
@@ -102,7 +102,7 @@ func TestClusterAgreesThroughCrashesAndPartitions(t *testing.T) {
 // that loses and reorders more than usual; 6.5840's TestFigure8Unreliable.
 func TestLeadersCrashWithEntriesHalfSent(t *testing.T) {
 	rough := sim.Network{MinLatency: time.Millisecond, MaxLatency: 20 * time.Millisecond, Loss: 0.1, Duplicate: 0.05, Reorder: 0.2}
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		r := rand.New(rand.NewPCG(seed, 8))
 		c := newCluster(t, 5, seed, rough)
 		var down []sim.NodeID

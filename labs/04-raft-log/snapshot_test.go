@@ -339,7 +339,7 @@ func TestStorageStaysBoundedWithSnapshots(t *testing.T) {
 func TestAFollowerFarBehindCatchesUpFromTheSnapshot(t *testing.T) {
 	cfg := testCfg
 	cfg.SnapshotEvery = 10
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newClusterWith(t, 5, seed, faulty, cfg)
 		c.one("before", 5, 10*time.Second)
 		leader, _ := c.leader()
@@ -359,7 +359,7 @@ func TestAFollowerFarBehindCatchesUpFromTheSnapshot(t *testing.T) {
 func TestSnapshotsThroughCrashesAndPartitions(t *testing.T) {
 	cfg := testCfg
 	cfg.SnapshotEvery = 7
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newClusterWith(t, 5, seed, faulty, cfg)
 		const faultsUntil = 6 * time.Second
 		c.ScheduleFaults(churn(faultsUntil))
@@ -377,7 +377,7 @@ func TestSnapshotsThroughCrashesAndPartitions(t *testing.T) {
 func TestEveryNodeCrashesAndRestartsFromItsSnapshot(t *testing.T) {
 	cfg := testCfg
 	cfg.SnapshotEvery = 6
-	sweep(t, func(t *testing.T, seed uint64) {
+	sweep(t, func(t testing.TB, seed uint64) {
 		c := newClusterWith(t, 3, seed, faulty, cfg)
 		for round := range 4 {
 			for i := range 8 {

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,7 +30,10 @@ const RingTrace = 8192
 // written.
 type Cluster struct {
 	*World
-	t testing.TB
+	t       testing.TB
+	run     *runState // the sweep's run this cluster is part of, if any
+	fatal   bool      // Fatal was called
+	verdict string    // what Fatal was given, in a line
 }
 
 var rings sync.Pool // of *[]Record with room for RingTrace records
@@ -46,8 +51,9 @@ func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 	} else {
 		seeds.Use(t, cfg.Seed)
 	}
+	rs := runOf(t)
 	var ring []Record
-	if cfg.TraceLimit == 0 && !seeds.Replaying() {
+	if cfg.TraceLimit == 0 && !seeds.Replaying() && (rs == nil || !rs.full) {
 		cfg.TraceLimit = RingTrace
 		// A sweep makes hundreds of clusters one after another: each takes
 		// the ring the last one left.
@@ -57,8 +63,18 @@ func NewCluster(t testing.TB, cfg Config, newNode func(NodeID) Node) *Cluster {
 			ring = make([]Record, 0, RingTrace)
 		}
 	}
-	c := &Cluster{World: newWorld(cfg, newNode, ring), t: t}
-	t.Cleanup(c.watch(HangLimit))
+	c := &Cluster{World: newWorld(cfg, newNode, ring), t: t, run: rs}
+	onHang := Hung
+	if rs != nil {
+		if rs.plan != nil {
+			c.ReplayFaults(rs.plan[len(rs.clusters)])
+		}
+		rs.clusters = append(rs.clusters, c)
+		if rs.probe != nil {
+			onHang = rs.probe.hang
+		}
+	}
+	t.Cleanup(c.watch(HangLimit, onHang))
 	if ring != nil {
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -124,6 +140,15 @@ func (c *Cluster) check() {
 // the timeline, and the path of the full trace.
 func (c *Cluster) Fatal(err error) {
 	c.t.Helper()
+	c.fatal, c.verdict = true, firstLine(err.Error())
+	if rs := c.run; rs != nil {
+		if rs.failure == nil {
+			rs.failure = err
+		}
+		if rs.probe != nil {
+			c.t.Fatal(err.Error()) // a run to shrink: only the verdict counts
+		}
+	}
 	c.t.Fatal(c.Report(err))
 }
 
@@ -139,43 +164,80 @@ func (c *Cluster) Report(err error) string {
 	last := c.Trace().Last(TimelineLength)
 	fmt.Fprintf(&b, "\nthe last %d of %d events (virtual time, node, event):\n", len(last), c.Trace().Count())
 	b.WriteString(Timeline(last))
-	if path, werr := c.writeTrace(); werr == nil && c.Trace().Dropped() == 0 {
-		fmt.Fprintf(&b, "full trace: %s\n", path)
-	} else if werr == nil {
-		fmt.Fprintf(&b, "trace of the last %d events: %s\n(the run replays exactly from its seed, and a replay of one seed writes every event: add -seed %d)\n",
-			len(c.Trace().Records()), path, c.Seed())
-	} else {
+	files, werr := c.writeRun(c.t.Name(), c.Seed(), "", nil)
+	switch {
+	case werr != nil:
 		fmt.Fprintf(&b, "the full trace could not be written: %v\n", werr)
+	case c.Trace().Dropped() == 0:
+		fmt.Fprintf(&b, "full trace: %s\ndiagram: %s\n", files.trace, files.diagram)
+	default:
+		fmt.Fprintf(&b, "trace of the last %d events: %s\ndiagram of them: %s\n(the run replays exactly from its seed, and a replay of one seed writes every event: add -seed %d)\n",
+			len(c.Trace().Records()), files.trace, files.diagram, c.Seed())
 	}
 	return b.String()
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-// writeTrace writes the trace as JSON lines to .grader/traces in the
-// workbook (or the system's temporary folder outside one).
-func (c *Cluster) writeTrace() (string, error) {
+// runFiles are the files a failing run leaves: its trace as JSON lines,
+// its space-time diagram, and, for a shrunk run, the faults to replay.
+type runFiles struct{ trace, diagram, faults string }
+
+// writeRun writes the run's files to .grader/traces in the workbook (or
+// the system's temporary folder outside one), named after the test, the
+// seed and what the run is ("shrunk"). faults, if not nil, are the faults
+// to write for a replay.
+func (c *Cluster) writeRun(test string, seed uint64, what string, faults []item) (runFiles, error) {
 	dir := filepath.Join(os.TempDir(), "distlings-traces")
 	if root := moduleRoot(); root != "" {
 		dir = filepath.Join(root, ".grader", "traces")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return runFiles{}, err
 	}
-	name := fmt.Sprintf("%s-seed-%d.jsonl", unsafeName.ReplaceAllString(c.t.Name(), "_"), c.Seed())
-	path := filepath.Join(dir, name)
+	base := filepath.Join(dir, fmt.Sprintf("%s-seed-%d", unsafeName.ReplaceAllString(test, "_"), seed))
+	if what != "" {
+		base += "-" + what
+	}
+	files := runFiles{trace: base + ".jsonl", diagram: base + ".html"}
+	records := c.Trace().Records()
+	if err := writeFile(files.trace, func(w io.Writer) error { return WriteJSON(w, records) }); err != nil {
+		return files, err
+	}
+	title := fmt.Sprintf("%s, seed %d", test, seed)
+	if what != "" {
+		title += " (" + what + ")"
+	}
+	if err := writeFile(files.diagram, func(w io.Writer) error {
+		return WriteDiagram(w, Diagram{Title: title, Nodes: c.IDs(), Records: records, Faults: c.faults,
+			Dropped: c.Trace().Dropped(), Failure: c.Failure(), Verdict: c.verdict})
+	}); err != nil {
+		return files, err
+	}
+	if faults != nil {
+		files.faults = base + ".faults.json"
+		ff := FaultsFile{Test: test, Seed: seed, Faults: planOf(faults)}
+		data, err := json.Marshal(ff)
+		if err != nil {
+			return files, err
+		}
+		if err := os.WriteFile(files.faults, append(data, '\n'), 0o644); err != nil {
+			return files, err
+		}
+	}
+	return files, nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return "", err
+		return err
 	}
-	if err := WriteJSON(f, c.Trace().Records()); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
-		return "", err
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	return path, nil
+	return f.Close()
 }
 
 func moduleRoot() string {

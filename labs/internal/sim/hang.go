@@ -53,10 +53,10 @@ func (h *handling) event() string {
 	return fmt.Sprintf("%s(%s)", h.what, Describe(h.payload))
 }
 
-// watch stops the process, with what was running and where, if one
-// handler of w runs past limit. It returns the function that ends the
-// watch.
-func (w *World) watch(limit time.Duration) (stop func()) {
+// watch calls hung (Hung, which stops the process) with what was running
+// and where, if one handler of w runs past limit. It returns the function
+// that ends the watch.
+func (w *World) watch(limit time.Duration, hung func(string)) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(limit / 5)
@@ -75,8 +75,9 @@ func (w *World) watch(limit time.Duration) (stop func()) {
 				}
 				if now.Sub(since) >= limit {
 					h := &w.handling
-					Hung(fmt.Sprintf("%v has been in %s for %v of real time, at %s of virtual time, seed %d: the handler never returned",
+					hung(fmt.Sprintf("%v has been in %s for %v of real time, at %s of virtual time, seed %d: the handler never returned",
 						h.node, h.event(), limit.Round(time.Second), strings.TrimSpace(FormatTime(h.at)), w.cfg.Seed))
+					return
 				}
 			}
 		}

@@ -43,42 +43,45 @@ func (n Network) withDefaults() Network {
 // SetNetwork changes how the network treats messages sent from now on.
 func (w *World) SetNetwork(n Network) { w.cfg.Network = n.withDefaults() }
 
-func (w *World) latency() time.Duration {
-	n := &w.cfg.Network
-	d := n.MinLatency
-	if spread := n.MaxLatency - n.MinLatency; spread > 0 {
-		d += time.Duration(w.rng.Int64N(int64(spread) + 1))
-	}
-	if n.Reorder > 0 && w.rng.Float64() < n.Reorder {
-		d += time.Duration(w.rng.Int64N(int64(n.ReorderDelay) + 1))
-	}
-	return d
-}
-
 // send puts a message on the network. A message is lost if its link is
-// cut when it is sent or when it arrives.
+// cut when it is sent or when it arrives. What else befalls it is its fate
+// (fates.go), or, in a replayed run, what the plan says.
 func (w *World) send(from, to NodeID, msg Message) {
-	n := &w.cfg.Network
+	n := w.nextOnLink(from, to)
 	if w.links.cut(from, to) {
-		w.note(KindSend, from, to, msg, "")
-		w.note(KindDrop, to, from, msg, "partition")
+		w.note(KindSend, from, to, n, msg, "")
+		w.note(KindDrop, to, from, n, msg, "partition")
 		return
 	}
-	if n.Loss > 0 && w.rng.Float64() < n.Loss {
-		w.note(KindSend, from, to, msg, "")
-		w.note(KindDrop, to, from, msg, "the network lost it")
+	f := w.fateOf(from, to, n)
+	if p := w.plan; p != nil {
+		f.lose, f.dup, f.delayed = p.has(from, to, n, FaultLoss), p.has(from, to, n, FaultDuplicate), p.has(from, to, n, FaultDelay)
+	}
+	if f.lose {
+		w.fault(Fault{Kind: FaultLoss, At: w.now, Node: from, Peer: to, N: n, Message: msg})
+		w.note(KindSend, from, to, n, msg, "")
+		w.note(KindDrop, to, from, n, msg, "the network lost it")
 		return
 	}
-	if n.Duplicate > 0 && w.rng.Float64() < n.Duplicate {
-		w.note(KindDuplicate, from, to, msg, "")
+	if f.dup {
+		w.fault(Fault{Kind: FaultDuplicate, At: w.now, Node: from, Peer: to, N: n, Message: msg})
+		w.note(KindDuplicate, from, to, n, msg, "")
 		// The receiver may change the first copy: the second is its own.
 		twin, _ := w.types.copy(msg)
-		w.schedule(&event{at: w.now + w.latency(), kind: evDeliver, node: to, from: from, payload: twin, dup: true})
+		w.schedule(&event{at: w.now + w.twinLatency(f), kind: evDeliver, node: to, from: from, n: n, payload: twin, dup: true})
 	} else {
-		w.note(KindSend, from, to, msg, "")
+		w.note(KindSend, from, to, n, msg, "")
 	}
-	w.schedule(&event{at: w.now + w.latency(), kind: evDeliver, node: to, from: from, payload: msg})
+	var held time.Duration
+	if f.delayed {
+		held = w.delay(f)
+		w.fault(Fault{Kind: FaultDelay, At: w.now, For: held, Node: from, Peer: to, N: n, Message: msg})
+	}
+	w.schedule(&event{at: w.now + f.latency + held, kind: evDeliver, node: to, from: from, n: n, payload: msg})
 }
+
+// fault notes a fault the run met.
+func (w *World) fault(f Fault) { w.faults = append(w.faults, f) }
 
 // links is the state of the network's links: which direction of which
 // pair of nodes is cut. The zero value is a fully connected network.

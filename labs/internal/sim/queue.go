@@ -16,6 +16,7 @@ type event struct {
 	seq     uint64 // ties at one instant go in the order they were scheduled
 	kind    eventKind
 	dup     bool   // a duplicate made by the network
+	n       uint32 // a message's number on its link
 	node    NodeID // receiver of a message, owner of a timer
 	from    NodeID // sender of a message
 	epoch   uint64 // the incarnation that set a timer
@@ -26,8 +27,9 @@ type event struct {
 
 // action is a step of the test, scheduled with World.At.
 type action struct {
-	name string
-	f    func()
+	name  string
+	f     func()
+	quiet bool // not recorded in the trace
 }
 
 // eventQueue orders events by (at, seq): the one order of events for a

@@ -27,12 +27,13 @@ const (
 	KindLog                       // a node's Logf line
 	KindAction                    // a step of the test (a scheduled action)
 	KindFailure                   // what stopped the run
+	KindState                     // a node's State changed (see TrackState)
 )
 
 var kindNames = [...]string{
 	KindStart: "start", KindSend: "send", KindDeliver: "deliver", KindDrop: "drop",
 	KindDuplicate: "duplicate", KindTimer: "timer", KindCrash: "crash", KindRestart: "restart",
-	KindNetwork: "network", KindLog: "log", KindAction: "action", KindFailure: "failure",
+	KindNetwork: "network", KindLog: "log", KindAction: "action", KindFailure: "failure", KindState: "state",
 }
 
 func (k Kind) String() string {
@@ -47,6 +48,9 @@ type Record struct {
 	Seq  uint64        // position in the trace, from 1
 	At   time.Duration // virtual time
 	Kind Kind
+	// N numbers a message on its link (from 1), the same in its send,
+	// delivery and drop records; 0 for other records.
+	N    uint32
 	Node NodeID  // the node it happened at; 0 for the network or the test
 	Peer NodeID  // the other end of a message
 	Msg  Message // the message or timer value, if any
@@ -159,6 +163,8 @@ func (r Record) String() string {
 		what = "⏰ timer " + Describe(r.Msg)
 	case KindLog:
 		what = "• " + r.Text
+	case KindState:
+		what = "◆ " + Describe(r.Msg)
 	default:
 		what = r.Kind.String()
 		if r.Text != "" {
@@ -211,13 +217,30 @@ type jsonRecord struct {
 	Type string `json:"type,omitempty"`
 	Msg  string `json:"msg,omitempty"`
 	Text string `json:"text,omitempty"`
+	// State is a node's state, on a state record.
+	State *stateJSON `json:"state,omitempty"`
+	// N is a message's number on its link.
+	N uint32 `json:"n,omitempty"`
+}
+
+type stateJSON struct {
+	Role string `json:"role,omitempty"`
+	Term uint64 `json:"term,omitempty"`
+	Vote string `json:"vote,omitempty"`
+	Log  int    `json:"log,omitempty"`
 }
 
 // WriteJSON writes the records as JSON lines, one object per record.
 func WriteJSON(w io.Writer, records []Record) error {
 	enc := json.NewEncoder(w)
 	for _, r := range records {
-		j := jsonRecord{Seq: r.Seq, AtNs: int64(r.At), At: strings.TrimSpace(FormatTime(r.At)), Kind: r.Kind.String(), Text: r.Text}
+		j := jsonRecord{Seq: r.Seq, AtNs: int64(r.At), At: strings.TrimSpace(FormatTime(r.At)), Kind: r.Kind.String(), Text: r.Text, N: r.N}
+		if st, ok := r.Msg.(State); ok && r.Kind == KindState {
+			j.State = &stateJSON{Role: st.Role, Term: st.Term, Log: st.Log}
+			if st.Vote != 0 {
+				j.State.Vote = st.Vote.String()
+			}
+		}
 		if r.Node != 0 {
 			j.Node = r.Node.String()
 		}

@@ -30,7 +30,6 @@ const maxEventsAtOneInstant = 100_000
 type World struct {
 	cfg     Config
 	newNode func(NodeID) Node
-	rng     *rand.Rand // the network's and the fault schedule's choices
 	now     time.Duration
 	seq     uint64
 	queue   eventQueue
@@ -40,6 +39,11 @@ type World struct {
 	trace   *Trace
 	nextTID TimerID
 	types   typeCache
+	sent    []uint32 // messages sent on each link, by from×(nodes+1)+to
+	faults  []Fault  // the faults met so far
+	plan    *plan    // the faults to meet instead of random ones; nil for random
+	sources int      // ScheduleFaults calls so far
+	tracker func(NodeID) State
 
 	invariants []invariant
 	observers  []func(Record)
@@ -64,6 +68,7 @@ type slot struct {
 	epoch   uint64 // incarnation, from 1
 	storage *memStorage
 	timers  map[TimerID]struct{} // pending timers of this incarnation
+	state   State                // last recorded, for TrackState
 }
 
 // NewWorld makes a cluster and starts its nodes at time zero, in order.
@@ -79,10 +84,10 @@ func newWorld(cfg Config, newNode func(NodeID) Node, ring []Record) *World {
 	w := &World{
 		cfg:     cfg,
 		newNode: newNode,
-		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		trace:   newTrace(cfg.TraceLimit, ring),
 	}
 	w.cfg.Network = cfg.Network.withDefaults()
+	w.sent = make([]uint32, (cfg.Nodes+1)*(cfg.Nodes+1))
 	for i := range cfg.Nodes {
 		w.nodes = append(w.nodes, &slot{id: NodeID(i + 1), storage: newMemStorage()})
 		w.ids = append(w.ids, NodeID(i+1))
@@ -137,16 +142,16 @@ func (w *World) slot(id NodeID, op string) *slot {
 
 // note records an event of the network or a node, written straight into
 // the trace: the hot path, millions of times a run.
-func (w *World) note(kind Kind, node, peer NodeID, msg Message, text string) {
+func (w *World) note(kind Kind, node, peer NodeID, n uint32, msg Message, text string) {
 	kept := w.trace.next()
-	*kept = Record{Seq: w.trace.count, At: w.now, Kind: kind, Node: node, Peer: peer, Msg: msg, Text: text}
+	*kept = Record{Seq: w.trace.count, At: w.now, Kind: kind, Node: node, Peer: peer, N: n, Msg: msg, Text: text}
 	for _, f := range w.observers {
 		f(*kept)
 	}
 }
 
 // record records an event of the test or the world, as note does.
-func (w *World) record(r Record) { w.note(r.Kind, r.Node, r.Peer, r.Msg, r.Text) }
+func (w *World) record(r Record) { w.note(r.Kind, r.Node, r.Peer, r.N, r.Msg, r.Text) }
 
 // Observe calls f with every record of the trace from now on, as it is
 // made: a way for tests to watch the messages that pass, e.g. every vote
@@ -186,6 +191,7 @@ func (w *World) Crash(id NodeID) {
 	}
 	s.node, s.timers = nil, nil
 	s.env.dead = true
+	s.state = State{}
 	w.record(Record{Kind: KindCrash, Node: id})
 }
 
@@ -203,6 +209,12 @@ func (w *World) Restart(id NodeID) {
 // shows it as an action with the given name.
 func (w *World) At(at time.Duration, name string, f func()) {
 	w.schedule(&event{at: max(at, w.now), kind: evAction, act: &action{name: name, f: f}})
+}
+
+// atQuietly is At for the simulator's own steps, such as the start of a
+// scheduled fault: what they do is in the trace, the step itself is not.
+func (w *World) atQuietly(at time.Duration, name string, f func()) {
+	w.schedule(&event{at: max(at, w.now), kind: evAction, act: &action{name: name, f: f, quiet: true}})
 }
 
 // Step handles the next event. It returns false when there is none left or
@@ -230,7 +242,9 @@ func (w *World) Step() bool {
 	case evTimer:
 		w.fire(e)
 	case evAction:
-		w.record(Record{Kind: KindAction, Text: e.act.name})
+		if !e.act.quiet {
+			w.record(Record{Kind: KindAction, Text: e.act.name})
+		}
 		w.handle(0, "action "+e.act.name, e.act.f)
 	}
 	w.inEvent = false
@@ -281,13 +295,13 @@ func (w *World) deliver(e *event) {
 	s := w.nodes[e.node-1]
 	switch {
 	case s.node == nil:
-		w.note(KindDrop, e.node, e.from, e.payload, e.node.String()+" is down")
+		w.note(KindDrop, e.node, e.from, e.n, e.payload, e.node.String()+" is down")
 		return
 	case w.links.cut(e.from, e.node):
-		w.note(KindDrop, e.node, e.from, e.payload, "partition")
+		w.note(KindDrop, e.node, e.from, e.n, e.payload, "partition")
 		return
 	}
-	w.note(KindDeliver, e.node, e.from, e.payload, "")
+	w.note(KindDeliver, e.node, e.from, e.n, e.payload, "")
 	w.handling.payload, w.handling.from = e.payload, e.from
 	w.handle(e.node, "HandleMessage", func() { s.node.HandleMessage(e.from, e.payload) })
 }
@@ -301,7 +315,7 @@ func (w *World) fire(e *event) {
 		return // cancelled
 	}
 	delete(s.timers, e.timer)
-	w.note(KindTimer, e.node, 0, e.payload, "")
+	w.note(KindTimer, e.node, 0, 0, e.payload, "")
 	w.handling.payload, w.handling.from = e.payload, 0
 	w.handle(e.node, "HandleTimer", func() { s.node.HandleTimer(e.payload) })
 }
@@ -320,6 +334,11 @@ func (w *World) handle(node NodeID, what string, f func()) {
 		}
 	}()
 	f()
+	if w.tracker != nil && node != 0 {
+		if s := w.nodes[node-1]; s.node != nil {
+			w.noteState(s)
+		}
+	}
 }
 
 func (w *World) describeCurrent(what string) string {

@@ -1,0 +1,429 @@
+package sim
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distlings/distlings/labs/internal/seeds"
+)
+
+// The budget of one shrink: it stops at whichever comes first, and
+// reports the smallest failing run it found by then. ShrinkTotal bounds
+// the time all the shrinks of one test process take together, so that a
+// lab whose every cluster test fails still reports in seconds.
+var (
+	ShrinkRuns  = 1000
+	ShrinkTime  = 10 * time.Second
+	ShrinkTotal = 30 * time.Second
+)
+
+// shrunkFor is the time the process's shrinks have taken so far.
+var shrunkFor struct {
+	sync.Mutex
+	d time.Duration
+}
+
+func shrinkTimeUsed() time.Duration {
+	shrunkFor.Lock()
+	defer shrunkFor.Unlock()
+	return shrunkFor.d
+}
+
+var (
+	shrinkFlag = flag.Bool("shrink", true, "when a seed fails, look for the fewest of its faults that still fail the same way (or DISTLINGS_SHRINK=off)")
+	faultsFlag = flag.String("faults", "", "replay the faults in this file (written by a shrink) in place of the seed's random ones; with -seed (or DISTLINGS_FAULTS)")
+)
+
+// shrinking reports whether failing sweeps are shrunk.
+func shrinking() bool {
+	switch strings.ToLower(os.Getenv("DISTLINGS_SHRINK")) {
+	case "0", "off", "false", "no":
+		return false
+	}
+	return *shrinkFlag
+}
+
+// runState is one run of a test's check: the clusters it made, the faults
+// they must replay instead of random ones, and what stopped it.
+type runState struct {
+	plan     map[int][]Fault // by cluster, in the order the check makes them; nil: random faults
+	full     bool            // keep every trace record
+	probe    *probe          // set when the check runs again to shrink
+	clusters []*Cluster
+	failure  error // what a cluster's Fatal was given first
+}
+
+var runs sync.Map // testing.TB → *runState
+
+func runOf(t testing.TB) *runState {
+	if rs, ok := runs.Load(t); ok {
+		return rs.(*runState)
+	}
+	ff := faultsToReplay(t)
+	if ff == nil || ff.Test != t.Name() {
+		return nil
+	}
+	rs := &runState{plan: ff.Faults}
+	runs.Store(t, rs)
+	t.Cleanup(func() { runs.Delete(t) })
+	return rs
+}
+
+// Sweep runs check once per seed, as seeds.Sweep does, each seed in a
+// subtest. When a seed fails, the check runs again with fewer of that
+// run's faults: the crashes, partitions and cuts of ScheduleFaults and the
+// network's losses, duplicates and delays. It keeps each smaller set that
+// still fails the same way (the same broken invariant, or the same
+// failing line of the test) until no single fault can go, or the budget
+// is spent, and reports the faults left, the shrunk run's trace and
+// diagram, and the command that replays it. -shrink=false (or
+// DISTLINGS_SHRINK=off) turns it off.
+func Sweep(t *testing.T, count int, check func(t testing.TB, seed uint64)) {
+	t.Helper()
+	seeds.Sweep(t, count, func(t *testing.T, seed uint64) {
+		rs := &runState{}
+		if ff := faultsToReplay(t); ff != nil && ff.Test == t.Name() {
+			rs.plan = ff.Faults
+		}
+		runs.Store(t, rs)
+		t.Cleanup(func() {
+			runs.Delete(t)
+			if t.Failed() && rs.plan == nil && len(rs.clusters) > 0 && shrinking() {
+				shrink(t, rs, check, seed)
+			}
+		})
+		check(t, seed)
+	})
+}
+
+// faultsFile is the faults file asked for with -faults or DISTLINGS_FAULTS,
+// read once.
+var faultsFile = sync.OnceValues(func() (*FaultsFile, error) {
+	path := *faultsFlag
+	if path == "" {
+		path = os.Getenv("DISTLINGS_FAULTS")
+	}
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ff FaultsFile
+	if err := json.Unmarshal(data, &ff); err != nil {
+		return nil, fmt.Errorf("%s is not a faults file: %v", path, err)
+	}
+	return &ff, nil
+})
+
+// faultsToReplay is the faults file, if one was given; a file that cannot
+// be read fails the test, since the run it asks for cannot happen.
+func faultsToReplay(t testing.TB) *FaultsFile {
+	ff, err := faultsFile()
+	if err != nil {
+		t.Fatalf("-faults: %v", err)
+	}
+	if ff != nil && !seeds.Replaying() {
+		t.Fatalf("-faults replays one seed's run: give its seed too, -seed %d", ff.Seed)
+	}
+	return ff
+}
+
+// outcome is how one run of a check ended.
+type outcome struct {
+	failed bool
+	rule   string // the same for two failures of the same rule
+	about  string // the rule in words, for the report
+	rs     *runState
+	hung   string
+}
+
+// runCheck runs check once more, quietly, with only the planned faults.
+func runCheck(t testing.TB, check func(testing.TB, uint64), seed uint64, plan map[int][]Fault, full bool) outcome {
+	p := newProbe(t)
+	rs := &runState{plan: plan, full: full, probe: p}
+	if rs.plan == nil {
+		rs.plan = map[int][]Fault{}
+	}
+	runs.Store(p, rs)
+	defer runs.Delete(p)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				p.note(fmt.Sprintf("the test panicked: %v", v))
+			}
+		}()
+		check(p, seed)
+	}()
+	select {
+	case <-done:
+	case what := <-p.hung:
+		// The handler's goroutine cannot be stopped; it spins until the
+		// test binary exits. Nothing more is tried.
+		return outcome{hung: what}
+	}
+	p.runCleanups()
+	o := outcome{failed: p.Failed() && !p.skipped, rs: rs}
+	if o.failed {
+		o.rule, o.about = ruleOf(rs.failure, p)
+	}
+	return o
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// ruleOf names what a failing run broke: an invariant, a kind of panic, or
+// else the line of the test that failed.
+func ruleOf(err error, p *probe) (rule, about string) {
+	if f, ok := AsFailure(err); ok {
+		switch f.Kind {
+		case "invariant":
+			return "invariant " + f.Invariant, fmt.Sprintf("invariant %q", f.Invariant)
+		case "stuck":
+			return "stuck", "virtual time stopped"
+		}
+		first, _, _ := strings.Cut(f.Message, "\n")
+		return f.Kind + " " + digits.ReplaceAllString(first, "#"), first
+	}
+	var message, site string
+	if p != nil {
+		message, site = p.failure()
+	}
+	if err != nil {
+		message = err.Error()
+	}
+	first := firstLine(message)
+	if site == "" {
+		return "failure " + digits.ReplaceAllString(first, "#"), first
+	}
+	return "failure at " + site, fmt.Sprintf("%s, at %s", first, site)
+}
+
+// firstLine is the line of a failure message that says what broke: a
+// testify failure's "Messages:" (the test's own words), else its "Error:",
+// else the message's first line.
+func firstLine(message string) string {
+	pick := ""
+	for _, field := range []string{"Messages:", "Error:"} {
+		if _, rest, ok := strings.Cut(message, field); ok && pick == "" {
+			pick = rest
+		}
+	}
+	if pick == "" {
+		pick = message
+	}
+	for _, line := range strings.Split(pick, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			if len(line) > 120 {
+				line = line[:117] + "..."
+			}
+			return line
+		}
+	}
+	return "the test failed"
+}
+
+// budget counts the runs and the time a shrink has used.
+type budget struct {
+	start  time.Time
+	before time.Duration // what earlier shrinks of the process used
+	runs   int
+}
+
+func newBudget() *budget { return &budget{start: time.Now(), before: shrinkTimeUsed()} }
+
+func (b *budget) spent() bool {
+	took := time.Since(b.start)
+	return b.runs >= ShrinkRuns || took >= ShrinkTime || b.before+took >= ShrinkTotal
+}
+
+// done adds the shrink's time to the process's.
+func (b *budget) done() {
+	shrunkFor.Lock()
+	defer shrunkFor.Unlock()
+	shrunkFor.d += time.Since(b.start)
+}
+
+func (b *budget) String() string {
+	return fmt.Sprintf("%d runs in %.1fs; the budget is %d runs or %v", b.runs, time.Since(b.start).Seconds(), ShrinkRuns, min(ShrinkTime, ShrinkTotal-b.before).Round(100*time.Millisecond))
+}
+
+// item is one fault of one of the run's clusters.
+type item struct {
+	cluster int
+	fault   Fault
+}
+
+func planOf(items []item) map[int][]Fault {
+	plan := map[int][]Fault{}
+	for _, it := range items {
+		plan[it.cluster] = append(plan[it.cluster], it.fault)
+	}
+	return plan
+}
+
+func faultsOf(rs *runState) []item {
+	var items []item
+	for i, c := range rs.clusters {
+		for _, f := range c.faults {
+			items = append(items, item{i, f})
+		}
+	}
+	return items
+}
+
+// shrink looks for the fewest faults of a failed run that still fail it
+// the same way, and logs what it found to t.
+func shrink(t *testing.T, rs *runState, check func(testing.TB, uint64), seed uint64) {
+	all := faultsOf(rs)
+	if len(all) == 0 {
+		return // a run with no faults has none to take out
+	}
+	b := newBudget()
+	if b.spent() {
+		t.Logf("shrinking skipped: the shrinks of this run's earlier tests used its %v; replay this seed alone (below) to shrink it", ShrinkTotal)
+		return
+	}
+	defer b.done()
+	try := func(items []item) outcome {
+		b.runs++
+		return runCheck(t, check, seed, planOf(items), false)
+	}
+	// The run again with all its faults, planned: it must fail as it did,
+	// and says which rule the smaller runs must still break.
+	first := try(all)
+	switch {
+	case first.hung != "":
+		t.Logf("shrinking stopped: replaying the run hung: %s", first.hung)
+		return
+	case !first.failed:
+		t.Logf("shrinking stopped: the run did not fail again when its %d faults were replayed, which the simulator promises; please report it", len(all))
+		return
+	}
+	if f, ok := AsFailure(rs.failure); ok {
+		if rule, _ := ruleOf(f, nil); rule != first.rule {
+			t.Logf("shrinking stopped: replaying the run's %d faults failed in another way (%s); please report it", len(all), first.about)
+			return
+		}
+	}
+	var hung string
+	fails := func(items []item) bool {
+		if hung != "" || b.spent() {
+			return false
+		}
+		o := try(items)
+		hung = o.hung
+		return o.failed && o.rule == first.rule
+	}
+	kept := minimize(all, fails, b.spent)
+	last := runCheck(t, check, seed, planOf(kept), true)
+	t.Log(shrinkReport(t, seed, len(all), last, b, hung))
+}
+
+// shrinkReport says what the shrink found, and writes the shrunk run.
+func shrinkReport(t *testing.T, seed uint64, before int, last outcome, b *budget, hung string) string {
+	about := last.about
+	var s strings.Builder
+	stopped := ""
+	switch {
+	case hung != "":
+		stopped = "; it stopped early, when a smaller run hung: " + hung
+	case b.spent():
+		stopped = "; it stopped at its budget, so fewer faults may still fail"
+	}
+	if !last.failed {
+		fmt.Fprintf(&s, "shrinking: the run failed with %s, but the smallest run found did not fail again (%s)%s", countFaults(before), b, stopped)
+		return s.String()
+	}
+	var kept []item
+	for i, c := range last.rs.clusters {
+		for _, f := range c.faults {
+			kept = append(kept, item{i, f})
+		}
+	}
+	switch len(kept) {
+	case 0:
+		fmt.Fprintf(&s, "shrinking: the run failed with %s; it still fails the same way (%s) with none of them: no crash, partition or lost message is needed, so read the run from its start.\n", countFaults(before), about)
+	default:
+		fmt.Fprintf(&s, "shrinking: the run failed with %s; it still fails the same way (%s) with %s:\n", countFaults(before), about, plural(len(kept), "this one", "these "+strconv.Itoa(len(kept))))
+		for _, it := range kept {
+			prefix := "    "
+			if len(last.rs.clusters) > 1 {
+				prefix = fmt.Sprintf("    cluster %d: ", it.cluster+1)
+			}
+			fmt.Fprintf(&s, "%s%s\n", prefix, it.fault)
+		}
+	}
+	fmt.Fprintf(&s, "(found in %s%s)\n", b, stopped)
+	c := last.rs.failing()
+	if c == nil {
+		return s.String()
+	}
+	if c.verdict == "" {
+		c.verdict = about // failed in the test's own code, not through the cluster
+	}
+	files, err := c.writeRun(t.Name(), seed, "shrunk", kept)
+	if err != nil {
+		fmt.Fprintf(&s, "the shrunk run could not be written: %v\n", err)
+		return s.String()
+	}
+	fmt.Fprintf(&s, "the shrunk run: trace %s\n    diagram %s\nreplay it with:\n%s", files.trace, files.diagram, replayFaults(t.Name(), seed, files.faults))
+	return s.String()
+}
+
+func countFaults(n int) string { return strconv.Itoa(n) + plural(n, " fault", " faults") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// failing is the cluster whose Fatal stopped the run, or the last one.
+func (rs *runState) failing() *Cluster {
+	for _, c := range rs.clusters {
+		if c.fatal {
+			return c
+		}
+	}
+	if n := len(rs.clusters); n > 0 {
+		return rs.clusters[n-1]
+	}
+	return nil
+}
+
+// replayFaults is the commands that replay a shrunk run: the test's own
+// subtest, its seed and the faults file.
+func replayFaults(test string, seed uint64, file string) string {
+	lines := strings.Split(seeds.Replay(test, seed), "\n")
+	parts := strings.Split(test, "/")
+	if len(parts) > 2 {
+		// Run only this subtest of the test (the seed picks the seed_N
+		// level), not its siblings with the same seed.
+		var anchored []string
+		for _, p := range parts[:len(parts)-1] {
+			anchored = append(anchored, "^"+regexp.QuoteMeta(p)+"$")
+		}
+		pattern := strings.Join(anchored, "/")
+		top := "'^" + regexp.QuoteMeta(parts[0]) + "$'"
+		for i := range lines {
+			lines[i] = strings.Replace(lines[i], top, "'"+pattern+"'", 1)
+		}
+	}
+	for i := range lines {
+		lines[i] += " -faults " + file
+	}
+	return strings.Join(lines, "\n")
+}
