@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,7 +54,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"status", "[LAB]", "every lab, parts passed, points, what next", (*cli).status},
-		{"test", "LAB [PART...] [-v] [-seed N] [-no-race]", "run a lab or some parts: what failed and why", (*cli).test},
+		{"test", "LAB [PART...] [-v] [-seed N] [-faults FILE] [-no-shrink] [-no-race]", "run a lab or some parts: what failed and why", (*cli).test},
 		{"hint", "LAB [PART]", "the next hint for the first part not yet passing", (*cli).hint},
 		{"reset", "LAB", "put back the shipped stubs (yours are backed up)", (*cli).reset},
 		{"watch", "LAB [PART...] [-no-race] [-debounce D]", "run a lab again each time you save its files", (*cli).watch},
@@ -194,9 +195,17 @@ func (c *cli) commandHelp(cmd *command) {
 	case "test":
 		fmt.Fprint(c.stdout, `
 Flags:
-  -v          list passing tests and show failing output in full
-  -seed N     replay a randomized test with this seed
-  -no-race    do not use the race detector, even if the lab asks for it
+  -v            list passing tests and show failing output in full
+  -seed N       replay a randomized test with this seed
+  -faults FILE  replay a shrunk run: the faults file a failure names, with
+                its seed
+  -no-shrink    do not shrink a failing simulated run to its fewest faults
+                (by default a failing seed is run again with fewer and
+                fewer of its faults, and the few that matter are listed)
+  -no-race      do not use the race detector, even if the lab asks for it
+
+A run with -seed or -faults tests one run, not the lab's sweep of seeds,
+so it records no progress.
 
 Exit status: 0 when every part that ran passed, 1 when some failed,
 2 for bad usage (an unknown lab, a broken manifest), 3 when the grader
@@ -397,6 +406,8 @@ func (c *cli) test(args []string) int {
 	fs := c.flags("test")
 	verbose := fs.Bool("v", false, "list passing tests and show failing output in full")
 	seed := fs.String("seed", "", "replay a randomized test with this seed")
+	faults := fs.String("faults", "", "replay a shrunk run: the faults file its failure names (its seed comes with it)")
+	noShrink := fs.Bool("no-shrink", false, "do not shrink a failing run to its fewest faults")
 	noRace := fs.Bool("no-race", false, "do not use the race detector")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -413,14 +424,54 @@ func (c *cli) test(args []string) int {
 	if err != nil {
 		return c.usageError("test", "%v", err)
 	}
-	opts := grade.TestOptions{Parts: parts, NoRace: *noRace}
+	opts := grade.TestOptions{Parts: parts, NoRace: *noRace, Replay: *seed != "" || *faults != ""}
 	if *seed != "" {
 		if _, err := strconv.ParseUint(*seed, 10, 64); err != nil {
 			return c.usageError("test", "-seed wants a whole number, got %q", *seed)
 		}
 		opts.Args = append(opts.Args, "-seed="+*seed)
 	}
+	if *faults != "" {
+		env, err := replayFaults(*faults, *seed)
+		if err != nil {
+			return c.usageError("test", "-faults: %v", err)
+		}
+		opts.Env = append(opts.Env, env...)
+	}
+	if *noShrink {
+		opts.Env = append(opts.Env, "DISTLINGS_SHRINK=off")
+	}
 	return c.runTests(g, lab, opts, *verbose)
+}
+
+// replayFaults checks a faults file written by a shrink and returns the
+// environment that replays it: the file, and its seed unless -seed gave
+// the same one.
+func replayFaults(path, seed string) ([]string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Test string `json:"test"`
+		Seed uint64 `json:"seed"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil || file.Test == "" || file.Seed == 0 {
+		return nil, fmt.Errorf("%s is not a faults file written by a shrink (it names a test and a seed)", path)
+	}
+	env := []string{"DISTLINGS_FAULTS=" + abs}
+	switch want := strconv.FormatUint(file.Seed, 10); seed {
+	case "":
+		env = append(env, "DISTLINGS_SEED="+want)
+	case want:
+	default:
+		return nil, fmt.Errorf("%s is the run of seed %s, not %s", path, want, seed)
+	}
+	return env, nil
 }
 
 // runTests runs a lab once, prints the outcome and returns the exit code;

@@ -26,6 +26,10 @@ type TestOptions struct {
 	Parts  []int    // part numbers; none means all
 	NoRace bool     // skip the race detector even where the lab asks for it
 	Args   []string // passed to the test binary, e.g. -seed=7
+	Env    []string // added to the test processes' environment
+	// Replay says the run replays one seed, or a shrunk run's faults: it
+	// tests less than the shipped sweep does, so nothing is recorded.
+	Replay bool
 	Events func(run.Event)
 	// NoRecord leaves the progress file alone: for grading a copy that is
 	// not this workbook's (see Student).
@@ -98,7 +102,7 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		notice(n)
 	}
 	spec := gr.spec
-	spec.Parts, spec.Race, spec.Args = parts, tool.Race(opts.NoRace), opts.Args
+	spec.Parts, spec.Race, spec.Args, spec.Env = parts, tool.Race(opts.NoRace), opts.Args, opts.Env
 	if opts.Events != nil {
 		spec.Events = func(e run.Event) {
 			if e.Kind == run.PartDone {
@@ -117,7 +121,10 @@ func (g *Grader) Test(ctx context.Context, lab *catalog.Lab, opts TestOptions) (
 		}
 	}
 	out.Result = res
-	if ctx.Err() != nil || gr.inPlace || opts.NoRecord {
+	if opts.Replay && !opts.NoRecord && ctx.Err() == nil {
+		out.Notices = append(out.Notices, "a replay of one seed is not recorded: run the lab without -seed or -faults to record its parts")
+	}
+	if ctx.Err() != nil || gr.inPlace || opts.NoRecord || opts.Replay {
 		// A cancelled run says nothing about the code; a run without the
 		// shipped tests says nothing a grade can rest on.
 		return out, nil

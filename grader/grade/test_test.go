@@ -13,14 +13,19 @@ import (
 	"github.com/distlings/distlings/grader/run"
 )
 
-// The one case that builds: the testscripts in cmd/grader cover the rest.
-func TestTestGradesAgainstShippedTestsAndRecordsTheOutcome(t *testing.T) {
+// buildsLabs readies a test that builds and runs a lab's tests, offline.
+func buildsLabs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a lab's tests")
 	}
 	t.Setenv("GOTOOLCHAIN", "local")
 	t.Setenv("GOPROXY", "off")
 	t.Setenv("GOFLAGS", "-mod=mod")
+}
+
+// A case that builds; the testscripts in cmd/grader cover the rest.
+func TestTestGradesAgainstShippedTestsAndRecordsTheOutcome(t *testing.T) {
+	buildsLabs(t)
 
 	g := shippedGrader(t)
 	lab := findLab(t, g, "01")
@@ -54,4 +59,21 @@ func TestTestGradesAgainstShippedTestsAndRecordsTheOutcome(t *testing.T) {
 	assert.Equal(t, []grade.PartState{grade.Passed, grade.Failing}, states(ov.Labs[0]))
 	require.NotNil(t, ov.Next)
 	assert.Equal(t, 2, ov.Next.Part.Number)
+}
+
+// A replay of one seed runs less than the shipped sweep: what it finds is
+// shown, and nothing is recorded.
+func TestAReplayOfOneSeedRecordsNothing(t *testing.T) {
+	buildsLabs(t)
+
+	g := shippedGrader(t)
+	lab := findLab(t, g, "01")
+	writeFile(t, filepath.Join(lab.Dir, "demo.go"), demoEdited) // solves part 1
+	out, err := g.Test(context.Background(), lab, grade.TestOptions{NoRace: true, Replay: true, Env: []string{"DISTLINGS_SEED=7"}})
+	require.NoError(t, err)
+	assert.Equal(t, run.Passed, out.Parts[0].Status)
+	assert.Contains(t, out.Notices, "a replay of one seed is not recorded: run the lab without -seed or -faults to record its parts")
+	book, _, err := g.Progress.Load()
+	require.NoError(t, err)
+	assert.Nil(t, book.Peek(lab.Name), "a part that passed one seed is not recorded as passed")
 }

@@ -141,3 +141,18 @@ func TestGoFlagsThatCouldChangeAGradedBuildAreDropped(t *testing.T) {
 		safeGoFlags("-mod=mod -overlay=/tmp/o.json -buildvcs=false --toolexec=/bin/x -gcflags=all=-N"))
 	assert.Equal(t, "", safeGoFlags(""))
 }
+
+// A learner's shell cannot make a graded run test less: one seed, fewer
+// seeds or planned faults come only from what the grader asks.
+func TestVariablesThatWeakenTheTestsAreNotInherited(t *testing.T) {
+	t.Setenv("DISTLINGS_SEED", "7")
+	t.Setenv("DISTLINGS_SEEDS", "1")
+	t.Setenv("DISTLINGS_FAULTS", "/tmp/none.faults.json")
+	t.Setenv("DISTLINGS_SHRINK", "off")
+	env := testEnv(&Spec{Env: []string{"DISTLINGS_SHRINK=off"}})
+	for _, kv := range env {
+		assert.NotRegexp(t, `^DISTLINGS_(SEED|SEEDS|FAULTS)=`, kv)
+	}
+	assert.Contains(t, env, "DISTLINGS_SHRINK=off", "what the grader asks for is passed on")
+	assert.Equal(t, 1, strings.Count(strings.Join(env, "\n"), "DISTLINGS_SHRINK="))
+}

@@ -35,6 +35,10 @@ type keyMap struct {
 
 	// Results.
 	NextFailure, PrevFailure key.Binding
+	Timeline                 key.Binding
+
+	// Timeline.
+	NextFault, PrevFault, JumpFailure key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -81,6 +85,11 @@ func newKeyMap() keyMap {
 
 		NextFailure: b([]string{"n"}, "n", "next failure"),
 		PrevFailure: b([]string{"N"}, "N", "previous failure"),
+		Timeline:    b([]string{"t"}, "t", "step through the run"),
+
+		NextFault:   b([]string{"]"}, "]", "next fault"),
+		PrevFault:   b([]string{"["}, "[", "previous fault"),
+		JumpFailure: b([]string{"i"}, "i", "the broken rule"),
 	}
 }
 
@@ -106,6 +115,8 @@ func (k keyMap) short(s state, watching bool) []key.Binding {
 		return []key.Binding{k.Stop, k.Help}
 	case stateResults:
 		return []key.Binding{k.NextFailure, k.PrevFailure, k.PageDown, k.Back, k.Help}
+	case stateTimeline:
+		return []key.Binding{k.Down, k.Up, k.NextFault, k.PrevFault, k.JumpFailure, k.Back, k.Help}
 	case stateGuide:
 		return []key.Binding{k.Down, k.Up, k.PageDown, k.PageUp, k.Back, k.Help}
 	}
@@ -141,7 +152,9 @@ func (k keyMap) full() (left, right []helpSection) {
 	}
 	right = []helpSection{
 		{"A lab", []key.Binding{k.RunAll, k.RunPart, k.Watch, k.WatchPart, k.Hint, k.CloseHint, k.Guide, k.Edit, k.Reset}},
-		{"Results", []key.Binding{k.NextFailure, k.PrevFailure}},
+		// The timeline's own keys (], [, i) are on its key bar: 24 rows
+		// hold no more.
+		{"Results", []key.Binding{k.NextFailure, k.PrevFailure, k.Timeline}},
 		{"Everywhere", []key.Binding{k.Help, k.ForceQuit}},
 	}
 	return left, right

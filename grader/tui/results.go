@@ -20,8 +20,9 @@ type resultsModel struct {
 	c        *common
 	outcome  *grade.Outcome
 	vp       viewport.Model
-	failures []int // the content line where each failure starts
-	at       int   // the failure last jumped to; -1 before any jump
+	failures []int    // the content line where each failure starts
+	traces   []string // the trace each failure names, if any
+	at       int      // the failure last jumped to; -1 before any jump
 }
 
 func newResults(c *common) resultsModel {
@@ -45,8 +46,8 @@ func (r *resultsModel) resize() {
 	if r.outcome == nil {
 		return
 	}
-	content, failures := renderOutcome(r.c.st, r.outcome, r.c.width)
-	r.failures = failures
+	content, failures, traces := renderOutcome(r.c.st, r.outcome, r.c.width)
+	r.failures, r.traces = failures, traces
 	r.vp.SetContent(content)
 }
 
@@ -59,6 +60,10 @@ func (r *resultsModel) key(msg tea.KeyMsg) tea.Cmd {
 		r.jump(+1)
 	case key.Matches(msg, k.PrevFailure):
 		r.jump(-1)
+	case key.Matches(msg, k.Timeline):
+		if path := r.trace(); path != "" {
+			return r.c.ask(openTimelineMsg{path: path})
+		}
 	case key.Matches(msg, k.Top):
 		r.vp.GotoTop()
 	case key.Matches(msg, k.Bottom):
@@ -69,6 +74,20 @@ func (r *resultsModel) key(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	return nil
+}
+
+// trace is the trace of the failure jumped to, or else of the first
+// failure that has one.
+func (r *resultsModel) trace() string {
+	if r.at >= 0 && r.at < len(r.traces) && r.traces[r.at] != "" {
+		return r.traces[r.at]
+	}
+	for _, t := range r.traces {
+		if t != "" {
+			return t
+		}
+	}
+	return ""
 }
 
 // jump scrolls to the next or previous failure, wrapping around.
@@ -112,6 +131,9 @@ func (r *resultsModel) viewFrame(watching string) string {
 	case len(r.failures) > 1:
 		status = fmt.Sprintf("%d failures: n jumps to the first", len(r.failures))
 	}
+	if r.trace() != "" {
+		status += " · t steps through the failing run"
+	}
 	// The viewport takes the room the header and footer leave. The scroll
 	// position, added below, depends on that room, and is too short to
 	// change the footer's height.
@@ -127,9 +149,10 @@ func (r *resultsModel) viewFrame(watching string) string {
 // Output is tidied as on the command line (testify's repeated fields go)
 // but never shortened: the viewport scrolls, and a simulator's timeline and
 // its "replay with" line are what a learner needs whole.
-func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int) {
+func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int, []string) {
 	var lines []string
 	var failures []int
+	var traces []string
 	add := func(indent int, ls ...string) {
 		pre := strings.Repeat(" ", indent)
 		for _, l := range ls {
@@ -140,7 +163,7 @@ func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int) {
 		add(0, st.warn.Render("note:")+" "+n)
 	}
 	if !o.Build.OK {
-		failures = append(failures, len(lines))
+		failures, traces = append(failures, len(lines)), append(traces, "")
 		add(0, st.bad.Render("BUILD FAILED")+" fix these and run again:")
 		add(2, o.Build.Output...)
 		add(0, "")
@@ -154,7 +177,7 @@ func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int) {
 			points = p.Part.Points
 		}
 		if p.Status != run.Passed && p.Status != run.BuildFailed && len(p.Failing()) == 0 {
-			failures = append(failures, len(lines)) // crashed before any test
+			failures, traces = append(failures, len(lines)), append(traces, "") // crashed before any test
 		}
 		// Columns: 9 status, 8 "part N", the title, 17 points and time.
 		titleWidth := max(width-9-8-17, 10)
@@ -171,7 +194,7 @@ func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int) {
 			if t.Status == run.TestPassed {
 				continue
 			}
-			failures = append(failures, len(lines))
+			failures, traces = append(failures, len(lines)), append(traces, traceIn(t.Output))
 			add(4, st.bad.Render("✗")+" "+t.Name+" "+st.dim.Render("("+t.Status.String()+")"))
 			add(8, textout.Tidy(t.Output)...)
 			if t.Truncated {
@@ -183,5 +206,5 @@ func renderOutcome(st *styles, o *grade.Outcome, width int) (string, []int) {
 			add(6, p.Output...)
 		}
 	}
-	return strings.Join(lines, "\n"), failures
+	return strings.Join(lines, "\n"), failures, traces
 }

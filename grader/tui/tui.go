@@ -62,6 +62,7 @@ const (
 	stateRun
 	stateResults
 	stateGuide
+	stateTimeline
 )
 
 // Sizes used until the terminal says its own, and the smallest we lay out
@@ -100,6 +101,7 @@ type model struct {
 	run      runModel
 	results  resultsModel
 	guide    guideModel
+	timeline timelineModel
 	session  *runSession   // the run in progress; nil when none
 	watch    *watchSession // nil when not watching
 
@@ -118,6 +120,7 @@ func newModel(ctx context.Context, g *grade.Grader, st *styles) *model {
 	m.run = runModel{c: c}
 	m.results = newResults(c)
 	m.guide = newGuide(c)
+	m.timeline = timelineModel{c: c}
 	return m
 }
 
@@ -140,12 +143,13 @@ func (c *common) ask(msg tea.Msg) tea.Cmd {
 // Requests from the screens to the root. Screens ask; the root decides which
 // screen shows.
 type (
-	openLabMsg     struct{ lab *catalog.Lab }
-	goHomeMsg      struct{}
-	backToLabMsg   struct{}
-	startRunMsg    struct{ parts []int } // of the open lab; none means all
-	toggleWatchMsg struct{ parts []int } // likewise
-	openGuideMsg   struct{}
+	openLabMsg      struct{ lab *catalog.Lab }
+	goHomeMsg       struct{}
+	backToLabMsg    struct{}
+	startRunMsg     struct{ parts []int } // of the open lab; none means all
+	toggleWatchMsg  struct{ parts []int } // likewise
+	openGuideMsg    struct{}
+	openTimelineMsg struct{ path string }
 )
 
 // Init starts nothing: the home screen is already read, and tests run only
@@ -189,6 +193,13 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openGuideMsg:
 		m.state = stateGuide
 		return m, m.guide.open(m.lab.lab)
+	case openTimelineMsg:
+		m.state = stateTimeline
+		m.timeline.open(msg.path)
+		return m, nil
+	case backToResultsMsg:
+		m.state = stateResults
+		return m, nil
 	case runEventMsg:
 		return m, m.runEvent(msg)
 	case runDoneMsg:
@@ -250,6 +261,8 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		return m.results.key(msg)
 	case stateGuide:
 		return m.guide.key(msg)
+	case stateTimeline:
+		return m.timeline.key(msg)
 	}
 	return nil
 }
@@ -270,6 +283,8 @@ func (m *model) View() string {
 		frame = m.results.viewFrame(m.watchStatus())
 	case m.state == stateGuide:
 		frame = m.guide.viewFrame()
+	case m.state == stateTimeline:
+		frame = m.timeline.viewFrame()
 	}
 	return fit(frame, m.termWidth, m.termHeight)
 }

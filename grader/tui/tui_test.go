@@ -95,7 +95,7 @@ func failingOutcome(lab *catalog.Lab) *grade.Outcome {
 func TestResultsKeepTheReplayLineAndTheTimeline(t *testing.T) {
 	g := demoWorkbook(t)
 	lab := findLab(t, g, "01")
-	content, failures := renderOutcome(plainStyles(), failingOutcome(lab), 80)
+	content, failures, _ := renderOutcome(plainStyles(), failingOutcome(lab), 80)
 
 	assert.Len(t, failures, 1)
 	assert.Contains(t, content, "replay: grader test 01 2 -seed 4411\n", "the replay command stays whole on its line")

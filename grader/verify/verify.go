@@ -219,8 +219,9 @@ func (v *Verifier) runLab(ctx context.Context, lab *catalog.Lab, overlay map[str
 
 // runLabRace is runLab with the race detector turned off when raceOff.
 func (v *Verifier) runLabRace(ctx context.Context, lab *catalog.Lab, overlay map[string]string, parts []*catalog.Part, raceOff bool, args ...string) (*run.Result, error) {
+	// A failing seed is not shrunk: verify needs only the verdict.
 	spec := &run.Spec{Root: v.Workbook.Root, Lab: lab, Parts: parts, Overlay: overlay, Args: args, Binaries: v.bins,
-		Race: v.Tool.Race(raceOff)}
+		Race: v.Tool.Race(raceOff), Env: []string{"DISTLINGS_SHRINK=off"}}
 	if overlay != nil {
 		spec.Tags = []string{Tag}
 	}
