@@ -53,12 +53,14 @@ const ParallelRounds = 30000
 
 // batches is how many batches a test may run to get ParallelRounds. One
 // is enough on one CPU, where no round runs in parallel, and under the race
-// detector, which sees a missing lock in any round.
+// detector, which sees a missing lock in any round. On a busy machine a
+// batch may run few rounds in parallel: a batch takes about 0.1 s, and a
+// test waits up to half a minute for them before it trusts a pass.
 func batches() int {
 	if RaceDetector || runtime.GOMAXPROCS(0) < 2 {
 		return 1
 	}
-	return 100
+	return 300
 }
 
 // InBatches runs batch, which reports how many of its rounds ran in

@@ -20,7 +20,7 @@ import (
 // the time all the shrinks of one test process take together, so that a
 // lab whose every cluster test fails still reports in seconds.
 var (
-	ShrinkRuns  = 1000
+	ShrinkRuns  = 4000
 	ShrinkTime  = 10 * time.Second
 	ShrinkTotal = 30 * time.Second
 )
