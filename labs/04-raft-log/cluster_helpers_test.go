@@ -49,16 +49,18 @@ func newClusterWith(t testing.TB, size int, seed uint64, network sim.Network, cf
 		firstBy: map[uint64]sim.NodeID{}, leaders: map[uint64]sim.NodeID{}, knownIn: map[uint64]uint64{},
 		tallies: map[sim.NodeID]*tally{}, hashAt: map[uint64]uint64{}, indexOf: map[string]uint64{}}
 	c.Cluster = sim.NewCluster(t, sim.Config{Nodes: size, Seed: seed, Network: network}, New(cfg, c.service))
-	c.TrackState(func(id sim.NodeID) sim.State {
-		n := c.node(id)
-		return sim.State{Role: n.Role().String(), Term: n.Term(), Vote: n.VotedFor(), Log: len(n.LogEntries())}
-	})
+	c.TrackState(func(id sim.NodeID) sim.State { return stateOf(c.node(id)) })
 	c.Invariant("applied entries agree", func() error { return c.problem })
 	c.Invariant("at most one leader per term", c.oneLeaderPerTerm)
 	c.Invariant("a leader holds every committed entry", c.leaderComplete)
 	c.Invariant("no node loses an entry it committed", c.keepsCommitted)
 	c.Invariant("logs that agree on an entry agree on all before it", c.logsMatch)
 	return c
+}
+
+// stateOf is what timelines and diagrams show of a node.
+func stateOf(n *Node) sim.State {
+	return sim.State{Role: n.Role().String(), Term: n.Term(), Vote: n.VotedFor(), Log: len(n.LogEntries())}
 }
 
 // service is what runs on each incarnation of a node: a fresh tally.

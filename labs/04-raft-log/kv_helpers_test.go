@@ -36,8 +36,7 @@ func newKVCluster(t testing.TB, servers, clerks int, seed uint64, network sim.Ne
 		if s == nil {
 			return sim.State{Role: "clerk"}
 		}
-		n := s.Raft()
-		return sim.State{Role: n.Role().String(), Term: n.Term(), Vote: n.VotedFor(), Log: len(n.LogEntries())}
+		return stateOf(s.Raft())
 	})
 	c.history = linz.NewHistory(c.Now)
 	c.rnd = rand.New(rand.NewPCG(c.Seed(), 5))

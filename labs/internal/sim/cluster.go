@@ -32,8 +32,7 @@ type Cluster struct {
 	*World
 	t       testing.TB
 	run     *runState // the sweep's run this cluster is part of, if any
-	fatal   bool      // Fatal was called
-	verdict string    // what Fatal was given, in a line
+	verdict string    // what Fatal was given, in a line; "" until it is called
 }
 
 var rings sync.Pool // of *[]Record with room for RingTrace records
@@ -140,7 +139,7 @@ func (c *Cluster) check() {
 // the timeline, and the path of the full trace.
 func (c *Cluster) Fatal(err error) {
 	c.t.Helper()
-	c.fatal, c.verdict = true, firstLine(err.Error())
+	c.verdict = firstLine(err.Error())
 	if rs := c.run; rs != nil {
 		if rs.failure == nil {
 			rs.failure = err

@@ -369,6 +369,7 @@ func colorOfType(name string) string {
 	return palette[h.Sum32()%uint32(len(palette))]
 }
 
+// typeName is a message's Go type, as traces name it.
 func typeName(msg Message) string {
 	if msg == nil {
 		return ""

@@ -46,6 +46,14 @@ func (w *World) ScheduleFaults(f Faults) {
 	}
 	g := &faultDraws{f: f, w: w, source: source, start: start,
 		rng: rand.New(rand.NewPCG(w.cfg.Seed, 0xfa17_0000+uint64(source))), downUntil: map[NodeID]time.Duration{}}
+	for _, k := range []struct {
+		on   bool
+		kind FaultKind
+	}{{f.Crashes, FaultCrash}, {f.Partitions, FaultPartition}, {f.Cuts, FaultCut}} {
+		if k.on {
+			g.kinds = append(g.kinds, k.kind)
+		}
+	}
 	g.next(start)
 }
 
@@ -56,6 +64,7 @@ type faultDraws struct {
 	rng       *rand.Rand
 	source    int
 	start     time.Duration
+	kinds     []FaultKind              // the kinds it may draw
 	downUntil map[NodeID]time.Duration // the schedule's own crashes, applied or not
 }
 
@@ -90,16 +99,7 @@ func (w *World) nextPlanned(planned []Fault, start time.Duration, maxCrashed int
 // random numbers and its own past crashes.
 func (g *faultDraws) draw(at time.Duration) Fault {
 	f := g.f
-	var kinds []FaultKind
-	for _, k := range []struct {
-		on   bool
-		kind FaultKind
-	}{{f.Crashes, FaultCrash}, {f.Partitions, FaultPartition}, {f.Cuts, FaultCut}} {
-		if k.on {
-			kinds = append(kinds, k.kind)
-		}
-	}
-	kind := kinds[g.rng.IntN(len(kinds))]
+	kind := g.kinds[g.rng.IntN(len(g.kinds))]
 	down := f.MinDown + time.Duration(g.rng.Int64N(int64(f.MaxDown-f.MinDown)+1))
 	fault := Fault{Kind: kind, At: at, For: down, Source: g.source, After: at - g.start}
 	ids := slices.Clone(g.w.IDs())

@@ -101,10 +101,8 @@ func (l *links) cut(from, to NodeID) bool {
 // Nodes not named in any group form one more group together.
 func (w *World) Partition(groups ...[]NodeID) {
 	w.links.group = map[NodeID]int{}
-	var desc []string
 	named := map[NodeID]bool{}
 	for i, g := range groups {
-		var names []string
 		for _, id := range g {
 			w.slot(id, "Partition")
 			if named[id] {
@@ -112,20 +110,31 @@ func (w *World) Partition(groups ...[]NodeID) {
 			}
 			named[id] = true
 			w.links.group[id] = i + 1
-			names = append(names, id.String())
 		}
-		desc = append(desc, "{"+strings.Join(names, " ")+"}")
 	}
-	var rest []string
+	var rest []NodeID
 	for _, s := range w.nodes {
 		if !named[s.id] {
-			rest = append(rest, s.id.String())
+			rest = append(rest, s.id)
 		}
 	}
 	if len(rest) > 0 {
-		desc = append(desc, "{"+strings.Join(rest, " ")+"}")
+		groups = append(groups[:len(groups):len(groups)], rest) // not into the caller's array
 	}
-	w.record(Record{Kind: KindNetwork, Text: "partition " + strings.Join(desc, " | ")})
+	w.record(Record{Kind: KindNetwork, Text: "partition " + sides(groups)})
+}
+
+// sides renders the groups of a partition: "{n1 n2} | {n3 n4 n5}".
+func sides(groups [][]NodeID) string {
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		names := make([]string, len(g))
+		for j, id := range g {
+			names[j] = id.String()
+		}
+		out[i] = "{" + strings.Join(names, " ") + "}"
+	}
+	return strings.Join(out, " | ")
 }
 
 // Cut stops messages from one node to another; the other direction still

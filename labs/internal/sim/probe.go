@@ -109,13 +109,10 @@ func (p *probe) hang(what string) {
 	}
 }
 
+// runCleanups ends the check's context and runs its cleanups, the last
+// registered first, as testing does.
 func (p *probe) runCleanups() {
 	p.cancel()
-	p.drain()
-}
-
-// drain runs the cleanups, the last registered first, as testing does.
-func (p *probe) drain() {
 	for len(p.cleanups) > 0 {
 		f := p.cleanups[len(p.cleanups)-1]
 		p.cleanups = p.cleanups[:len(p.cleanups)-1]

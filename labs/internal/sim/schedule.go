@@ -66,15 +66,7 @@ func (f Fault) String() string {
 	case FaultCrash:
 		return fmt.Sprintf("%s  %v crashed, and restarted %s later", at, f.Node, short(f.For))
 	case FaultPartition:
-		sides := make([]string, len(f.Groups))
-		for i, g := range f.Groups {
-			names := make([]string, len(g))
-			for j, id := range g {
-				names[j] = id.String()
-			}
-			sides[i] = "{" + strings.Join(names, " ") + "}"
-		}
-		return fmt.Sprintf("%s  partition %s, healed %s later", at, strings.Join(sides, " | "), short(f.For))
+		return fmt.Sprintf("%s  partition %s, healed %s later", at, sides(f.Groups), short(f.For))
 	case FaultCut:
 		return fmt.Sprintf("%s  link %v → %v cut one way, healed %s later", at, f.Node, f.Peer, short(f.For))
 	}

@@ -18,7 +18,7 @@ import (
 // The budget of one shrink: it stops at whichever comes first, and
 // reports the smallest failing run it found by then. ShrinkTotal bounds
 // the time all the shrinks of one test process take together, so that a
-// lab whose every cluster test fails still reports in seconds.
+// lab whose every cluster test fails reports within half a minute more.
 var (
 	ShrinkRuns  = 4000
 	ShrinkTime  = 10 * time.Second
@@ -67,11 +67,11 @@ func runOf(t testing.TB) *runState {
 	if rs, ok := runs.Load(t); ok {
 		return rs.(*runState)
 	}
-	ff := faultsToReplay(t)
-	if ff == nil || ff.Test != t.Name() {
+	plan := plannedFor(t)
+	if plan == nil {
 		return nil
 	}
-	rs := &runState{plan: ff.Faults}
+	rs := &runState{plan: plan}
 	runs.Store(t, rs)
 	t.Cleanup(func() { runs.Delete(t) })
 	return rs
@@ -89,10 +89,7 @@ func runOf(t testing.TB) *runState {
 func Sweep(t *testing.T, count int, check func(t testing.TB, seed uint64)) {
 	t.Helper()
 	seeds.Sweep(t, count, func(t *testing.T, seed uint64) {
-		rs := &runState{}
-		if ff := faultsToReplay(t); ff != nil && ff.Test == t.Name() {
-			rs.plan = ff.Faults
-		}
+		rs := &runState{plan: plannedFor(t)}
 		runs.Store(t, rs)
 		t.Cleanup(func() {
 			runs.Delete(t)
@@ -125,9 +122,11 @@ var faultsFile = sync.OnceValues(func() (*FaultsFile, error) {
 	return &ff, nil
 })
 
-// faultsToReplay is the faults file, if one was given; a file that cannot
-// be read fails the test, since the run it asks for cannot happen.
-func faultsToReplay(t testing.TB) *FaultsFile {
+// plannedFor is the faults the faults file plans for this test, by
+// cluster, or nil if no file was given or it is another test's. A file
+// that cannot be read fails the test, since the run it asks for cannot
+// happen.
+func plannedFor(t testing.TB) map[int][]Fault {
 	ff, err := faultsFile()
 	if err != nil {
 		t.Fatalf("-faults: %v", err)
@@ -135,7 +134,10 @@ func faultsToReplay(t testing.TB) *FaultsFile {
 	if ff != nil && !seeds.Replaying() {
 		t.Fatalf("-faults replays one seed's run: give its seed too, -seed %d", ff.Seed)
 	}
-	return ff
+	if ff == nil || ff.Test != t.Name() {
+		return nil
+	}
+	return ff.Faults
 }
 
 // outcome is how one run of a check ended.
@@ -151,9 +153,6 @@ type outcome struct {
 func runCheck(t testing.TB, check func(testing.TB, uint64), seed uint64, plan map[int][]Fault, full bool) outcome {
 	p := newProbe(t)
 	rs := &runState{plan: plan, full: full, probe: p}
-	if rs.plan == nil {
-		rs.plan = map[int][]Fault{}
-	}
 	runs.Store(p, rs)
 	defer runs.Delete(p)
 	done := make(chan struct{})
@@ -346,12 +345,7 @@ func shrinkReport(t *testing.T, seed uint64, before int, last outcome, b *budget
 		fmt.Fprintf(&s, "shrinking: the run failed with %s, but the smallest run found did not fail again (%s)%s", countFaults(before), b, stopped)
 		return s.String()
 	}
-	var kept []item
-	for i, c := range last.rs.clusters {
-		for _, f := range c.faults {
-			kept = append(kept, item{i, f})
-		}
-	}
+	kept := faultsOf(last.rs)
 	switch len(kept) {
 	case 0:
 		fmt.Fprintf(&s, "shrinking: the run failed with %s; it still fails the same way (%s) with none of them: no crash, partition or lost message is needed, so read the run from its start.\n", countFaults(before), about)
@@ -394,7 +388,7 @@ func plural(n int, one, many string) string {
 // failing is the cluster whose Fatal stopped the run, or the last one.
 func (rs *runState) failing() *Cluster {
 	for _, c := range rs.clusters {
-		if c.fatal {
+		if c.verdict != "" {
 			return c
 		}
 	}

@@ -248,7 +248,7 @@ func WriteJSON(w io.Writer, records []Record) error {
 			j.Peer = r.Peer.String()
 		}
 		if r.Msg != nil {
-			j.Type = reflect.TypeOf(r.Msg).String()
+			j.Type = typeName(r.Msg)
 			j.Msg = Describe(r.Msg)
 		}
 		if err := enc.Encode(j); err != nil {
