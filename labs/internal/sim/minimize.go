@@ -16,8 +16,16 @@ import (
 // What it returns fails, and, unless the budget ran out, fails no more
 // once any one (or, when few, any two) of its faults are taken out.
 func minimize(items []item, fails func([]item) bool, spent func() bool) []item {
+	start, best := firstWayDown(items, fails, spent)
+	return otherWaysDown(start, best, fails, spent)
+}
+
+// firstWayDown is the first way down: from all the faults, or only the
+// timed or only the message ones if that fails too, to a set no single
+// fault can leave. It returns where it started and where it ended.
+func firstWayDown(items []item, fails func([]item) bool, spent func() bool) (start, best []item) {
 	if len(items) == 0 || fails(nil) {
-		return nil
+		return nil, nil
 	}
 	var timed, messages []item
 	for _, it := range items {
@@ -27,17 +35,21 @@ func minimize(items []item, fails func([]item) bool, spent func() bool) []item {
 			timed = append(timed, it)
 		}
 	}
-	start := items
+	start = items
 	for _, part := range [][]item{timed, messages} {
 		if len(part) > 0 && len(part) < len(items) && fails(part) {
 			start = part
 			break
 		}
 	}
-	best := harder(ddmin(start, fails, spent, false), fails, spent)
-	// Other ways down (the latest chunks first, then the faults in other
-	// orders) may end elsewhere, and smaller.
-	order := rand.New(rand.NewPCG(uint64(len(items)), 0x5412))
+	return start, harder(ddmin(start, fails, spent, false), fails, spent)
+}
+
+// otherWaysDown goes down from start in other ways (the latest chunks
+// first, then the faults in other orders), which may end elsewhere, and
+// smaller, and returns the smallest set found, sorted by time.
+func otherWaysDown(start, best []item, fails func([]item) bool, spent func() bool) []item {
+	order := rand.New(rand.NewPCG(uint64(len(start)), 0x5412))
 	for try := 0; try < otherWays && len(best) > 2 && !spent(); try++ {
 		from := start
 		if try > 0 {

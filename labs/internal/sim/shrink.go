@@ -20,7 +20,7 @@ import (
 // the time all the shrinks of one test process take together, so that a
 // lab whose every cluster test fails reports within half a minute more.
 var (
-	ShrinkRuns  = 4000
+	ShrinkRuns  = 20000
 	ShrinkTime  = 10 * time.Second
 	ShrinkTotal = 30 * time.Second
 )
@@ -83,8 +83,10 @@ func runOf(t testing.TB) *runState {
 // network's losses, duplicates and delays. It keeps each smaller set that
 // still fails the same way (the same broken invariant, or the same
 // failing line of the test) until no single fault can go, or the budget
-// is spent, and reports the faults left, the shrunk run's trace and
-// diagram, and the command that replays it. -shrink=false (or
+// is spent. If that leaves more than a few, it looks at the seeds after
+// the failing one for a run that fails the same way with fewer. It
+// reports the faults left, the shrunk run's trace and diagram, and the
+// command that replays it. -shrink=false (or
 // DISTLINGS_SHRINK=off) turns it off.
 func Sweep(t *testing.T, count int, check func(t testing.TB, seed uint64)) {
 	t.Helper()
@@ -243,9 +245,21 @@ type budget struct {
 func newBudget() *budget { return &budget{start: time.Now(), before: shrinkTimeUsed()} }
 
 func (b *budget) spent() bool {
-	took := time.Since(b.start)
-	return b.runs >= ShrinkRuns || took >= ShrinkTime || b.before+took >= ShrinkTotal
+	return b.runs >= ShrinkRuns || time.Since(b.start) >= b.limit()
 }
+
+// share is a limit for the next part of the shrink: a part of the runs
+// and time left, or the budget's end.
+func (b *budget) share(part int) func() bool {
+	runs, took := b.runs, time.Since(b.start)
+	runsLeft, timeLeft := ShrinkRuns-runs, b.limit()-took
+	return func() bool {
+		return b.spent() || b.runs-runs >= runsLeft/part || time.Since(b.start)-took >= timeLeft/time.Duration(part)
+	}
+}
+
+// limit is the time this shrink may take.
+func (b *budget) limit() time.Duration { return min(ShrinkTime, ShrinkTotal-b.before) }
 
 // done adds the shrink's time to the process's.
 func (b *budget) done() {
@@ -255,7 +269,7 @@ func (b *budget) done() {
 }
 
 func (b *budget) String() string {
-	return fmt.Sprintf("%d runs in %.1fs; the budget is %d runs or %v", b.runs, time.Since(b.start).Seconds(), ShrinkRuns, min(ShrinkTime, ShrinkTotal-b.before).Round(100*time.Millisecond))
+	return fmt.Sprintf("%d runs in %.1fs; the budget is %d runs or %v", b.runs, time.Since(b.start).Seconds(), ShrinkRuns, b.limit().Round(100*time.Millisecond))
 }
 
 // item is one fault of one of the run's clusters.
@@ -295,13 +309,10 @@ func shrink(t *testing.T, rs *runState, check func(testing.TB, uint64), seed uin
 		return
 	}
 	defer b.done()
-	try := func(items []item) outcome {
-		b.runs++
-		return runCheck(t, check, seed, planOf(items), false)
-	}
+	s := &shrinker{t: t, check: check, b: b}
 	// The run again with all its faults, planned: it must fail as it did,
 	// and says which rule the smaller runs must still break.
-	first := try(all)
+	first := s.run(seed, planOf(all))
 	switch {
 	case first.hung != "":
 		t.Logf("shrinking stopped: replaying the run hung: %s", first.hung)
@@ -316,22 +327,16 @@ func shrink(t *testing.T, rs *runState, check func(testing.TB, uint64), seed uin
 			return
 		}
 	}
-	var hung string
-	fails := func(items []item) bool {
-		if hung != "" || b.spent() {
-			return false
-		}
-		o := try(items)
-		hung = o.hung
-		return o.failed && o.rule == first.rule
-	}
-	kept := minimize(all, fails, b.spent)
-	last := runCheck(t, check, seed, planOf(kept), true)
-	t.Log(shrinkReport(t, seed, len(all), last, b, hung))
+	s.rule = first.rule
+	best, here := s.down(seed, all)
+	last := runCheck(t, check, best.seed, planOf(best.faults), true)
+	t.Log(shrinkReport(t, seed, best.seed, len(all), here, last, b, s.hung))
 }
 
-// shrinkReport says what the shrink found, and writes the shrunk run.
-func shrinkReport(t *testing.T, seed uint64, before int, last outcome, b *budget, hung string) string {
+// shrinkReport says what the shrink found, and writes the shrunk run: a
+// run of seed, the failing seed or, when here is not -1, a later one where
+// fewer faults break the same rule than the here on the failing seed.
+func shrinkReport(t *testing.T, failed, seed uint64, before, here int, last outcome, b *budget, hung string) string {
 	about := last.about
 	var s strings.Builder
 	stopped := ""
@@ -346,11 +351,25 @@ func shrinkReport(t *testing.T, seed uint64, before int, last outcome, b *budget
 		return s.String()
 	}
 	kept := faultsOf(last.rs)
+	if kept == nil {
+		kept = []item{} // a faults file with no fault replays a run with none
+	}
+	fmt.Fprintf(&s, "shrinking: the run failed with %s; ", countFaults(before))
+	run, with := "the run", "it still fails the same way ("+about+") with"
+	if here >= 0 {
+		fmt.Fprintf(&s, "on its seed the fewest found that still fail the same way (%s) were %d, but a later seed, %d, ", about, here, seed)
+		run, with = "that run", "fails that way with"
+	}
 	switch len(kept) {
 	case 0:
-		fmt.Fprintf(&s, "shrinking: the run failed with %s; it still fails the same way (%s) with none of them: no crash, partition or lost message is needed, so read the run from its start.\n", countFaults(before), about)
+		if here < 0 {
+			with += " none of them"
+		} else {
+			with += " no fault at all"
+		}
+		fmt.Fprintf(&s, "%s: no crash, partition or lost message is needed, so read %s from its start.\n", with, run)
 	default:
-		fmt.Fprintf(&s, "shrinking: the run failed with %s; it still fails the same way (%s) with %s:\n", countFaults(before), about, plural(len(kept), "this one", "these "+strconv.Itoa(len(kept))))
+		fmt.Fprintf(&s, "%s %s:\n", with, plural(len(kept), "this one", "these "+strconv.Itoa(len(kept))))
 		for _, it := range kept {
 			prefix := "    "
 			if len(last.rs.clusters) > 1 {
@@ -367,12 +386,17 @@ func shrinkReport(t *testing.T, seed uint64, before int, last outcome, b *budget
 	if c.verdict == "" {
 		c.verdict = about // failed in the test's own code, not through the cluster
 	}
-	files, err := c.writeRun(t.Name(), seed, "shrunk", kept)
+	test := renamed(t.Name(), failed, seed)
+	files, err := c.writeRun(test, seed, "shrunk", kept)
 	if err != nil {
 		fmt.Fprintf(&s, "the shrunk run could not be written: %v\n", err)
 		return s.String()
 	}
-	fmt.Fprintf(&s, "the shrunk run: trace %s\n    diagram %s\nreplay it with:\n%s", files.trace, files.diagram, replayFaults(t.Name(), seed, files.faults))
+	name := "the shrunk run"
+	if seed != failed {
+		name += fmt.Sprintf(" (seed %d)", seed)
+	}
+	fmt.Fprintf(&s, "%s: trace %s\n    diagram %s\nreplay it with:\n%s", name, files.trace, files.diagram, replayFaults(test, seed, files.faults))
 	return s.String()
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +52,10 @@ func missesTwoInARow(t *testing.T) {
 
 func child(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run", "^TestAFailingSweepIsShrunk$", "-test.v"}, args...)...)
+	if !slices.Contains(args, "-test.run") {
+		args = append([]string{"-test.run", "^TestAFailingSweepIsShrunk$"}, args...)
+	}
+	cmd := exec.Command(os.Args[0], append([]string{"-test.v"}, args...)...)
 	cmd.Env = append(os.Environ(), append([]string{"DISTLINGS_SIM_SHRINK_HELPER=1", "DISTLINGS_SEED=", "DISTLINGS_SEEDS=", "DISTLINGS_SHRINK=", "DISTLINGS_FAULTS="}, env...)...)
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "the helper test must fail:\n%s", out)
@@ -115,4 +119,38 @@ func lastShrunkRun(out string) string {
 	var last struct{ Text, At string }
 	json.Unmarshal([]byte(lines[len(lines)-1]), &last)
 	return fmt.Sprintf(`invariant "n1 never misses two pings of n2 in a row" broken at %s`, last.At)
+}
+
+// needsSeven fails a run of a seed divisible by 4 that had at least 7
+// crashes, and a run of the seed after it that had at least 2: a failing
+// seed that cannot be shrunk below 7 faults, next to one that fails the
+// same way with 2.
+func needsSeven(t *testing.T) {
+	sim.Sweep(t, 1, func(t testing.TB, seed uint64) {
+		c := sim.NewCluster(t, sim.Config{Nodes: 3, Seed: seed}, newPinger(40*time.Millisecond))
+		c.ScheduleFaults(sim.Faults{Every: 100 * time.Millisecond, MinDown: 10 * time.Millisecond, MaxDown: 20 * time.Millisecond,
+			Crashes: true, MaxCrashed: 1})
+		c.Run(5 * time.Second)
+		need := map[uint64]int{0: 7, 1: 2}[seed%4]
+		if crashes := len(c.Faults()); need > 0 && crashes >= need {
+			t.Errorf("%d crashes, at least %d", crashes, need)
+		}
+	})
+}
+
+func TestAShrinkLooksAtLaterSeeds(t *testing.T) {
+	if os.Getenv("DISTLINGS_SIM_SHRINK_HELPER") != "" {
+		needsSeven(t)
+		return
+	}
+	out := child(t, nil, "-test.run", "^TestAShrinkLooksAtLaterSeeds$", "-seed", "400")
+	m := regexp.MustCompile(`on its seed the fewest found that still fail the same way \(.*, at shrink_test.go:\d+\) were 7, but a later seed, 401, fails that way with these 2:`).FindStringSubmatch(out)
+	require.NotNil(t, m, "seed 400 needs 7 faults, seed 401 fails the same way with 2, and the report says so:\n%s", out)
+
+	replay := regexp.MustCompile(`-run '\^TestAShrinkLooksAtLaterSeeds\$' -seed (\d+) -faults (\S+\.faults\.json)`).FindStringSubmatch(out)
+	require.NotNil(t, replay, "the report gives the command that replays the later seed's run:\n%s", out)
+	assert.Equal(t, "401", replay[1], "the replay runs the later seed")
+	again := child(t, nil, "-test.run", "^TestAShrinkLooksAtLaterSeeds$", "-seed", replay[1], "-faults", replay[2])
+	assert.Contains(t, again, "2 crashes, at least 2", "the replay of the later seed fails with its two faults")
+	assert.NotContains(t, again, "shrinking:", "a replayed run is not shrunk again")
 }

@@ -1,0 +1,197 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A shrink looks first at the failing seed itself. A run is chaotic: take
+// out an early fault and every later event moves, the nodes' own random
+// draws with it, so a failure that a long chain of faults led to may need
+// every link of that chain on its seed. When the failing seed keeps more
+// than fewEnough faults after one way down, the shrink looks at the seeds
+// after it, the ones the sweep would have run next, for a run that breaks
+// the same rule with fewer: first with no fault at all, then each with its
+// own random faults, shrunk in turn.
+const (
+	fewEnough  = 5
+	quietSeeds = 10 // later seeds tried with no fault at all
+)
+
+// shrinker is one shrink of a failed run: the check, the rule a smaller
+// run must still break, and the budget they share.
+type shrinker struct {
+	t     *testing.T
+	check func(testing.TB, uint64)
+	rule  string
+	b     *budget
+	hung  string // what a run that hung was doing; nothing more is tried
+}
+
+// found is a failing run a shrink found: its seed and its faults.
+type found struct {
+	seed   uint64
+	faults []item
+}
+
+// run runs the check once more on seed with only the planned faults, or
+// with the seed's own random faults if plan is nil.
+func (s *shrinker) run(seed uint64, plan map[int][]Fault) outcome {
+	s.b.runs++
+	o := runCheck(s.t, s.check, seed, plan, false)
+	if o.hung != "" {
+		s.hung = o.hung
+	}
+	return o
+}
+
+// stop reports whether nothing more should be tried, within limit.
+func (s *shrinker) stop(limit func() bool) bool { return s.hung != "" || limit() }
+
+// sameRule reports whether a run failed as the first one did.
+func (s *shrinker) sameRule(o outcome) bool { return o.failed && o.rule == s.rule }
+
+// failsOn is the test minimize asks: does seed still fail the same way with
+// only these faults?
+func (s *shrinker) failsOn(seed uint64, limit func() bool) func([]item) bool {
+	return func(items []item) bool {
+		if s.stop(limit) {
+			return false
+		}
+		return s.sameRule(s.run(seed, planOf(items)))
+	}
+}
+
+// minimize shrinks the faults of a run of seed that failed the same way.
+func (s *shrinker) minimize(seed uint64, faults []item, limit func() bool) found {
+	return found{seed, kept(minimize(faults, s.failsOn(seed, limit), limit))}
+}
+
+// kept is never nil: a faults file with no fault replays a run with none.
+func kept(faults []item) []item {
+	if faults == nil {
+		return []item{}
+	}
+	return faults
+}
+
+// down shrinks the failed run of seed: one way down first; if that leaves
+// more than fewEnough faults, the later seeds, within half of what is left
+// of the budget; then other ways down on seed itself. It returns the
+// smallest run found and, if that is a later seed's, the number of faults
+// seed itself still needed (else -1).
+func (s *shrinker) down(seed uint64, all []item) (found, int) {
+	fails := s.failsOn(seed, s.b.spent)
+	start, best := firstWayDown(all, fails, s.b.spent)
+	var other found
+	elsewhere := false
+	if len(best) > fewEnough {
+		other, elsewhere = s.later(seed, len(best), s.b.share(2))
+		if elsewhere && len(other.faults) <= fewEnough {
+			return other, len(best)
+		}
+	}
+	best = otherWaysDown(start, best, fails, s.b.spent)
+	if elsewhere && len(other.faults) < len(best) {
+		return other, len(best)
+	}
+	return found{seed, kept(best)}, -1
+}
+
+// later looks at the seeds after seed for a run that breaks the same rule
+// with fewer faults than best, and returns the smallest it finds, or false.
+// It looks in three passes, cheapest first: runs with no fault at all;
+// runs with only the first or the last few of their own faults; then runs
+// with more of their faults, each shrunk within a share of the budget, so
+// that one long shrink does not keep it from the next seeds.
+func (s *shrinker) later(seed uint64, best int, limit func() bool) (found, bool) {
+	for i := uint64(1); i <= quietSeeds && !s.stop(limit); i++ {
+		if s.sameRule(s.run(seed+i, map[int][]Fault{})) {
+			return found{seed + i, []item{}}, true
+		}
+	}
+	for i := uint64(1); i <= fewSeeds && !s.stop(limit); i++ {
+		for _, faults := range firstAndLast(faultsOf(s.run(seed+i, nil).rs)) {
+			if !s.stop(limit) && s.sameRule(s.run(seed+i, planOf(faults))) {
+				return s.minimize(seed+i, faults, limit), true
+			}
+		}
+	}
+	var smallest found
+	ok := false
+	for i := uint64(1); best > fewEnough && !s.stop(limit); i++ {
+		next := seed + i
+		for _, faults := range some(next, faultsOf(s.run(next, nil).rs)) {
+			if s.stop(limit) || !s.sameRule(s.run(next, planOf(faults))) {
+				continue
+			}
+			share := s.b.share(shareOfLater)
+			if f := s.minimize(next, faults, func() bool { return limit() || share() }); len(f.faults) < best {
+				smallest, best, ok = f, len(f.faults), true
+			}
+			break
+		}
+	}
+	return smallest, ok
+}
+
+const (
+	fewSeeds     = 100 // later seeds tried with only a few of their faults
+	shareOfLater = 8   // the share of what is left of the budget for one later shrink
+)
+
+// firstAndLast is the first n and the last n of a run's faults, for n up
+// to fewEnough, fewest first: a failure early in a run needs only the
+// faults before it, and one at the end may need only the last.
+func firstAndLast(all []item) [][]item {
+	byTime := slices.Clone(all)
+	slices.SortStableFunc(byTime, func(a, b item) int { return cmp.Compare(a.fault.At, b.fault.At) })
+	var sets [][]item
+	for n := 1; n <= fewEnough && n <= len(all); n++ {
+		sets = append(sets, byTime[:n], byTime[len(byTime)-n:])
+	}
+	return sets
+}
+
+// some is more of a run's faults to try on their own, fewest first: only
+// the timed ones, only those on messages, an eighth, a quarter and half of
+// them drawn at random, then all. Each is a run of its own, since a run
+// with some faults taken out goes another way; one with fewer faults that
+// still fails is quicker to shrink, and may shrink further.
+func some(seed uint64, all []item) [][]item {
+	var timed, messages []item
+	for _, it := range all {
+		if it.fault.Kind.onMessage() {
+			messages = append(messages, it)
+		} else {
+			timed = append(timed, it)
+		}
+	}
+	sets := [][]item{timed, messages}
+	draw := rand.New(rand.NewPCG(seed, 0xfe3e))
+	for _, keep := range []float64{1.0 / 8, 1.0 / 4, 1.0 / 2} {
+		var share []item
+		for _, it := range all {
+			if draw.Float64() < keep {
+				share = append(share, it)
+			}
+		}
+		sets = append(sets, share)
+	}
+	sets = slices.DeleteFunc(sets, func(set []item) bool { return len(set) == 0 || len(set) == len(all) })
+	slices.SortStableFunc(sets, func(a, b []item) int { return cmp.Compare(len(a), len(b)) })
+	return append(sets, all)
+}
+
+// renamed is the name test would have on another seed of its sweep.
+func renamed(test string, from, to uint64) string {
+	suffix := fmt.Sprintf("seed_%d", from)
+	if !strings.HasSuffix(test, suffix) {
+		return test
+	}
+	return strings.TrimSuffix(test, suffix) + fmt.Sprintf("seed_%d", to)
+}
