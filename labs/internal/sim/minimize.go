@@ -27,14 +27,7 @@ func firstWayDown(items []item, fails func([]item) bool, spent func() bool) (sta
 	if len(items) == 0 || fails(nil) {
 		return nil, nil
 	}
-	var timed, messages []item
-	for _, it := range items {
-		if it.fault.Kind.onMessage() {
-			messages = append(messages, it)
-		} else {
-			timed = append(timed, it)
-		}
-	}
+	timed, messages := byKind(items)
 	start = items
 	for _, part := range [][]item{timed, messages} {
 		if len(part) > 0 && len(part) < len(items) && fails(part) {
@@ -43,6 +36,19 @@ func firstWayDown(items []item, fails func([]item) bool, spent func() bool) (sta
 		}
 	}
 	return start, harder(ddmin(start, fails, spent, false), fails, spent)
+}
+
+// byKind splits faults into the timed ones (crashes, partitions, cuts)
+// and those on messages.
+func byKind(items []item) (timed, messages []item) {
+	for _, it := range items {
+		if it.fault.Kind.onMessage() {
+			messages = append(messages, it)
+		} else {
+			timed = append(timed, it)
+		}
+	}
+	return timed, messages
 }
 
 // otherWaysDown goes down from start in other ways (the latest chunks

@@ -15,11 +15,15 @@ import (
 // every link of that chain on its seed. When the failing seed keeps more
 // than fewEnough faults after one way down, the shrink looks at the seeds
 // after it, the ones the sweep would have run next, for a run that breaks
-// the same rule with fewer: first with no fault at all, then each with its
-// own random faults, shrunk in turn.
+// the same rule with fewer (see later).
 const (
-	fewEnough  = 5
-	quietSeeds = 10 // later seeds tried with no fault at all
+	fewEnough     = 5
+	quietSeeds    = 10      // later seeds tried with no fault at all
+	fewSeeds      = 100     // later seeds tried with only a few of their faults
+	enoughFailed  = 16      // later runs that failed with all their faults, to shrink the smallest first
+	shareForLater = 3.0 / 4 // of what is left after the first way down, for the later seeds
+	shareForScan  = 1.0 / 3 // of what is left then, to look for failed runs past the fewSeeds
+	shareOfOne    = 1.0 / 8 // of what is left, for the shrink of one later run
 )
 
 // shrinker is one shrink of a failed run: the check, the rule a smaller
@@ -30,6 +34,33 @@ type shrinker struct {
 	rule  string
 	b     *budget
 	hung  string // what a run that hung was doing; nothing more is tried
+
+	ranLater map[uint64]bool // the later seeds run with their own faults: did they fail the same way?
+}
+
+// laterFailedWords says how the later seeds' runs went, for a report that
+// found none smaller.
+func (s *shrinker) laterFailedWords() string {
+	failed := 0
+	for _, f := range s.ranLater {
+		if f {
+			failed++
+		}
+	}
+	if failed == 0 {
+		return "none failed the same way, so this failure is rare, and its faults a chain to read from the start"
+	}
+	return fmt.Sprintf("%d failed the same way, none with fewer faults", failed)
+}
+
+// own runs a later seed with its own random faults.
+func (s *shrinker) own(seed uint64) outcome {
+	o := s.run(seed, nil)
+	if s.ranLater == nil {
+		s.ranLater = map[uint64]bool{}
+	}
+	s.ranLater[seed] = s.sameRule(o)
+	return o
 }
 
 // found is a failing run a shrink found: its seed and its faults.
@@ -68,11 +99,12 @@ func (s *shrinker) failsOn(seed uint64, limit func() bool) func([]item) bool {
 
 // minimize shrinks the faults of a run of seed that failed the same way.
 func (s *shrinker) minimize(seed uint64, faults []item, limit func() bool) found {
-	return found{seed, kept(minimize(faults, s.failsOn(seed, limit), limit))}
+	return found{seed, orNone(minimize(faults, s.failsOn(seed, limit), limit))}
 }
 
-// kept is never nil: a faults file with no fault replays a run with none.
-func kept(faults []item) []item {
+// orNone is faults, never nil: a faults file with no fault replays a run
+// with none.
+func orNone(faults []item) []item {
 	if faults == nil {
 		return []item{}
 	}
@@ -80,8 +112,8 @@ func kept(faults []item) []item {
 }
 
 // down shrinks the failed run of seed: one way down first; if that leaves
-// more than fewEnough faults, the later seeds, within half of what is left
-// of the budget; then other ways down on seed itself. It returns the
+// more than fewEnough faults, the later seeds, within most of what is
+// left of the budget; then other ways down on seed itself. It returns the
 // smallest run found and, if that is a later seed's, the number of faults
 // seed itself still needed (else -1).
 func (s *shrinker) down(seed uint64, all []item) (found, int) {
@@ -90,7 +122,7 @@ func (s *shrinker) down(seed uint64, all []item) (found, int) {
 	var other found
 	elsewhere := false
 	if len(best) > fewEnough {
-		other, elsewhere = s.later(seed, len(best), s.b.share(2))
+		other, elsewhere = s.later(seed, len(best), s.b.share(shareForLater))
 		if elsewhere && len(other.faults) <= fewEnough {
 			return other, len(best)
 		}
@@ -99,50 +131,98 @@ func (s *shrinker) down(seed uint64, all []item) (found, int) {
 	if elsewhere && len(other.faults) < len(best) {
 		return other, len(best)
 	}
-	return found{seed, kept(best)}, -1
+	return found{seed, orNone(best)}, -1
 }
 
 // later looks at the seeds after seed for a run that breaks the same rule
 // with fewer faults than best, and returns the smallest it finds, or false.
-// It looks in three passes, cheapest first: runs with no fault at all;
-// runs with only the first or the last few of their own faults; then runs
-// with more of their faults, each shrunk within a share of the budget, so
-// that one long shrink does not keep it from the next seeds.
+// It looks in passes, cheapest first: runs with no fault at all; runs with
+// only the first or the last few of their own faults; the runs that failed
+// the same way with all their own faults, fewest faults first; then, on
+// further seeds, runs with some of their faults. Each of the last two is
+// shrunk within a share of the budget, so that one long shrink does not
+// keep it from the others.
 func (s *shrinker) later(seed uint64, best int, limit func() bool) (found, bool) {
 	for i := uint64(1); i <= quietSeeds && !s.stop(limit); i++ {
 		if s.sameRule(s.run(seed+i, map[int][]Fault{})) {
 			return found{seed + i, []item{}}, true
 		}
 	}
-	for i := uint64(1); i <= fewSeeds && !s.stop(limit); i++ {
-		for _, faults := range firstAndLast(faultsOf(s.run(seed+i, nil).rs)) {
-			if !s.stop(limit) && s.sameRule(s.run(seed+i, planOf(faults))) {
-				return s.minimize(seed+i, faults, limit), true
+	failed, few := s.scan(seed, limit)
+	if few != nil {
+		return *few, true
+	}
+	l := &laterRuns{s: s, limit: limit, best: best}
+	slices.SortStableFunc(failed, func(a, b found) int { return cmp.Compare(len(a.faults), len(b.faults)) })
+	shrunk := map[uint64]bool{}
+	for _, f := range failed {
+		if l.enough() {
+			return l.smallest, l.ok
+		}
+		l.shrink(f)
+		shrunk[f.seed] = true
+	}
+	for i := uint64(fewSeeds + 1); !l.enough(); i++ {
+		if next := seed + i; !shrunk[next] {
+			for _, faults := range some(next, faultsOf(s.own(next).rs)) {
+				if !s.stop(limit) && s.sameRule(s.run(next, planOf(faults))) {
+					l.shrink(found{next, faults})
+					break
+				}
 			}
 		}
 	}
-	var smallest found
-	ok := false
-	for i := uint64(1); best > fewEnough && !s.stop(limit); i++ {
-		next := seed + i
-		for _, faults := range some(next, faultsOf(s.run(next, nil).rs)) {
-			if s.stop(limit) || !s.sameRule(s.run(next, planOf(faults))) {
-				continue
-			}
-			share := s.b.share(shareOfLater)
-			if f := s.minimize(next, faults, func() bool { return limit() || share() }); len(f.faults) < best {
-				smallest, best, ok = f, len(f.faults), true
-			}
-			break
-		}
-	}
-	return smallest, ok
+	return l.smallest, l.ok
 }
 
-const (
-	fewSeeds     = 100 // later seeds tried with only a few of their faults
-	shareOfLater = 8   // the share of what is left of the budget for one later shrink
-)
+// scan runs the seeds after seed with their own faults and returns those
+// that failed the same way. The first fewSeeds are also run with only the
+// first or the last few of their faults: if one of those fails, it is
+// shrunk and returned as few. Further seeds are run only until enough have
+// failed, or their share of the budget is spent.
+func (s *shrinker) scan(seed uint64, limit func() bool) (failed []found, few *found) {
+	past := s.b.share(shareForScan)
+	for i := uint64(1); !s.stop(limit) && (i <= fewSeeds || len(failed) < enoughFailed && !past()); i++ {
+		o := s.own(seed + i)
+		all := faultsOf(o.rs)
+		if s.sameRule(o) {
+			failed = append(failed, found{seed + i, all})
+		}
+		if i > fewSeeds {
+			continue
+		}
+		for _, faults := range firstAndLast(all) {
+			if !s.stop(limit) && s.sameRule(s.run(seed+i, planOf(faults))) {
+				f := s.minimize(seed+i, faults, limit)
+				return nil, &f
+			}
+		}
+	}
+	return failed, nil
+}
+
+// laterRuns keeps the smallest failing run that later has shrunk.
+type laterRuns struct {
+	s        *shrinker
+	limit    func() bool
+	best     int // the fewest faults found so far, on any seed
+	smallest found
+	ok       bool
+}
+
+// enough reports whether the search can end: a run few enough, or the
+// budget spent.
+func (l *laterRuns) enough() bool { return l.best <= fewEnough || l.s.stop(l.limit) }
+
+// shrink shrinks a later run within a share of the budget, and keeps it if
+// it is the smallest yet.
+func (l *laterRuns) shrink(f found) {
+	share := l.s.b.share(shareOfOne)
+	f = l.s.minimize(f.seed, f.faults, func() bool { return l.limit() || share() })
+	if len(f.faults) < l.best {
+		l.smallest, l.best, l.ok = f, len(f.faults), true
+	}
+}
 
 // firstAndLast is the first n and the last n of a run's faults, for n up
 // to fewEnough, fewest first: a failure early in a run needs only the
@@ -163,14 +243,7 @@ func firstAndLast(all []item) [][]item {
 // with some faults taken out goes another way; one with fewer faults that
 // still fails is quicker to shrink, and may shrink further.
 func some(seed uint64, all []item) [][]item {
-	var timed, messages []item
-	for _, it := range all {
-		if it.fault.Kind.onMessage() {
-			messages = append(messages, it)
-		} else {
-			timed = append(timed, it)
-		}
-	}
+	timed, messages := byKind(all)
 	sets := [][]item{timed, messages}
 	draw := rand.New(rand.NewPCG(seed, 0xfe3e))
 	for _, keep := range []float64{1.0 / 8, 1.0 / 4, 1.0 / 2} {

@@ -20,7 +20,7 @@ import (
 // the time all the shrinks of one test process take together, so that a
 // lab whose every cluster test fails reports within half a minute more.
 var (
-	ShrinkRuns  = 20000
+	ShrinkRuns  = 8000
 	ShrinkTime  = 10 * time.Second
 	ShrinkTotal = 30 * time.Second
 )
@@ -248,13 +248,13 @@ func (b *budget) spent() bool {
 	return b.runs >= ShrinkRuns || time.Since(b.start) >= b.limit()
 }
 
-// share is a limit for the next part of the shrink: a part of the runs
-// and time left, or the budget's end.
-func (b *budget) share(part int) func() bool {
+// share is a limit for the next part of the shrink: a fraction of the
+// runs and the time left, or the budget's end.
+func (b *budget) share(fraction float64) func() bool {
 	runs, took := b.runs, time.Since(b.start)
-	runsLeft, timeLeft := ShrinkRuns-runs, b.limit()-took
+	runsLeft, timeLeft := float64(ShrinkRuns-runs), b.limit()-took
 	return func() bool {
-		return b.spent() || b.runs-runs >= runsLeft/part || time.Since(b.start)-took >= timeLeft/time.Duration(part)
+		return b.spent() || float64(b.runs-runs) >= fraction*runsLeft || time.Since(b.start)-took >= time.Duration(fraction*float64(timeLeft))
 	}
 }
 
@@ -330,14 +330,14 @@ func shrink(t *testing.T, rs *runState, check func(testing.TB, uint64), seed uin
 	s.rule = first.rule
 	best, here := s.down(seed, all)
 	last := runCheck(t, check, best.seed, planOf(best.faults), true)
-	t.Log(shrinkReport(t, seed, best.seed, len(all), here, last, b, s.hung))
+	t.Log(s.report(seed, best.seed, len(all), here, last))
 }
 
 // shrinkReport says what the shrink found, and writes the shrunk run: a
 // run of seed, the failing seed or, when here is not -1, a later one where
 // fewer faults break the same rule than the here on the failing seed.
-func shrinkReport(t *testing.T, failed, seed uint64, before, here int, last outcome, b *budget, hung string) string {
-	about := last.about
+func (sh *shrinker) report(failed, seed uint64, before, here int, last outcome) string {
+	t, b, hung, about := sh.t, sh.b, sh.hung, last.about
 	var s strings.Builder
 	stopped := ""
 	switch {
@@ -350,10 +350,7 @@ func shrinkReport(t *testing.T, failed, seed uint64, before, here int, last outc
 		fmt.Fprintf(&s, "shrinking: the run failed with %s, but the smallest run found did not fail again (%s)%s", countFaults(before), b, stopped)
 		return s.String()
 	}
-	kept := faultsOf(last.rs)
-	if kept == nil {
-		kept = []item{} // a faults file with no fault replays a run with none
-	}
+	kept := orNone(faultsOf(last.rs))
 	fmt.Fprintf(&s, "shrinking: the run failed with %s; ", countFaults(before))
 	run, with := "the run", "it still fails the same way ("+about+") with"
 	if here >= 0 {
@@ -377,6 +374,9 @@ func shrinkReport(t *testing.T, failed, seed uint64, before, here int, last outc
 			}
 			fmt.Fprintf(&s, "%s%s\n", prefix, it.fault)
 		}
+	}
+	if here < 0 && len(kept) > fewEnough && len(sh.ranLater) > 0 {
+		fmt.Fprintf(&s, "(the %d seeds after this one were run too: %s)\n", len(sh.ranLater), sh.laterFailedWords())
 	}
 	fmt.Fprintf(&s, "(found in %s%s)\n", b, stopped)
 	c := last.rs.failing()

@@ -130,8 +130,11 @@ func needsSeven(t *testing.T) {
 		c := sim.NewCluster(t, sim.Config{Nodes: 3, Seed: seed}, newPinger(40*time.Millisecond))
 		c.ScheduleFaults(sim.Faults{Every: 100 * time.Millisecond, MinDown: 10 * time.Millisecond, MaxDown: 20 * time.Millisecond,
 			Crashes: true, MaxCrashed: 1})
-		c.Run(5 * time.Second)
+		c.Run(2 * time.Second)
 		need := map[uint64]int{0: 7, 1: 2}[seed%4]
+		if os.Getenv("DISTLINGS_SIM_SHRINK_ALONE") != "" {
+			need = map[uint64]int{400: 7}[seed] // no other seed fails
+		}
 		if crashes := len(c.Faults()); need > 0 && crashes >= need {
 			t.Errorf("%d crashes, at least %d", crashes, need)
 		}
@@ -140,6 +143,9 @@ func needsSeven(t *testing.T) {
 
 func TestAShrinkLooksAtLaterSeeds(t *testing.T) {
 	if os.Getenv("DISTLINGS_SIM_SHRINK_HELPER") != "" {
+		if os.Getenv("DISTLINGS_SIM_SHRINK_ALONE") != "" {
+			sim.ShrinkRuns = 1500 // enough to look past the first hundred seeds
+		}
 		needsSeven(t)
 		return
 	}
@@ -153,4 +159,33 @@ func TestAShrinkLooksAtLaterSeeds(t *testing.T) {
 	again := child(t, nil, "-test.run", "^TestAShrinkLooksAtLaterSeeds$", "-seed", replay[1], "-faults", replay[2])
 	assert.Contains(t, again, "2 crashes, at least 2", "the replay of the later seed fails with its two faults")
 	assert.NotContains(t, again, "shrinking:", "a replayed run is not shrunk again")
+
+	alone := child(t, []string{"DISTLINGS_SIM_SHRINK_ALONE=1"}, "-test.run", "^TestAShrinkLooksAtLaterSeeds$", "-seed", "400")
+	assert.Regexp(t, `it still fails the same way \(.*\) with these 7:`, alone, "no later seed fails, so the report is the failing seed's own")
+	assert.Regexp(t, `\(the \d+ seeds after this one were run too: none failed the same way, so this failure is rare`, alone,
+		"a report that stays long says that the later seeds were tried, and how they went")
+}
+
+// failsAnyway fails every run, with its crashes or without.
+func failsAnyway(t *testing.T) {
+	sim.Sweep(t, 1, func(t testing.TB, seed uint64) {
+		c := sim.NewCluster(t, sim.Config{Nodes: 3, Seed: seed}, newPinger(40*time.Millisecond))
+		c.ScheduleFaults(sim.Faults{Every: 100 * time.Millisecond, MinDown: 10 * time.Millisecond, MaxDown: 20 * time.Millisecond,
+			Crashes: true, MaxCrashed: 1})
+		c.Run(time.Second)
+		t.Errorf("the run had %d faults", len(c.Faults()))
+	})
+}
+
+func TestARunShrunkToNoFaultReplaysWithNone(t *testing.T) {
+	if os.Getenv("DISTLINGS_SIM_SHRINK_HELPER") != "" {
+		failsAnyway(t)
+		return
+	}
+	out := child(t, nil, "-test.run", "^TestARunShrunkToNoFaultReplaysWithNone$")
+	assert.Contains(t, out, "with none of them: no crash, partition or lost message is needed")
+	replay := regexp.MustCompile(`-seed (\d+) -faults (\S+\.faults\.json)`).FindStringSubmatch(out)
+	require.NotNil(t, replay, "a run shrunk to no fault has a faults file too, or its replay would have the seed's random faults:\n%s", out)
+	again := child(t, nil, "-test.run", "^TestARunShrunkToNoFaultReplaysWithNone$", "-seed", replay[1], "-faults", replay[2])
+	assert.Contains(t, again, "the run had 0 faults", "the replay has no fault")
 }
