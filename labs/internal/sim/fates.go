@@ -85,3 +85,28 @@ func (w *World) twinLatency(f fate) time.Duration {
 func (w *World) delay(f fate) time.Duration {
 	return upTo(f.key, drawDelay, w.cfg.Network.ReorderDelay)
 }
+
+// A node's random draws are counter-based too: each comes from a hash of
+// the seed, the node, its incarnation, the virtual time of the draw and
+// how many draws the node made before at that instant, never from how many
+// it made in all. So a fault the node shrugs off (a lost heartbeat that
+// only skipped one timer reset) changes none of its later draws, and the
+// run goes on as it would have: the fault can be shrunk away.
+type nodeSource struct {
+	w   *World
+	key uint64        // the seed, the node and its incarnation
+	at  time.Duration // the instant of the last draw
+	k   uint64        // draws made at that instant
+}
+
+func (w *World) nodeSource(id NodeID, epoch uint64) *nodeSource {
+	return &nodeSource{w: w, key: draw(draw(w.cfg.Seed, 0x6e0de_0000+uint64(id)), epoch), at: -1}
+}
+
+func (s *nodeSource) Uint64() uint64 {
+	if s.w.now != s.at {
+		s.at, s.k = s.w.now, 0
+	}
+	s.k++
+	return draw(draw(s.key, uint64(s.at)), s.k)
+}

@@ -164,3 +164,32 @@ func TestStateChangesAreInTheTrace(t *testing.T) {
 	}
 	assert.Equal(t, []string{"pinger", "pinger, term 1", "pinger, term 2"}, states, "a state is recorded when it changes, not after every event")
 }
+
+// drawsOnPing runs two pingers, n2 drawing a random number (an election
+// timeout, say) on every ping it gets, with only the planned faults, and
+// returns n2's draws by the time it made them.
+func drawsOnPing(planned []sim.Fault) map[time.Duration]int64 {
+	draws := map[time.Duration]int64{}
+	w := sim.NewWorld(sim.Config{Nodes: 2, Seed: 5, Network: sim.Network{MinLatency: time.Millisecond, MaxLatency: 5 * time.Millisecond}},
+		func(id sim.NodeID) sim.Node {
+			p := &pinger{period: 50 * time.Millisecond}
+			if id == 2 {
+				p.onPing = func(p *pinger, _ sim.NodeID, _ Ping) { draws[p.env.Now()] = p.env.Rand().Int64N(1000) }
+			}
+			return p
+		})
+	w.ReplayFaults(planned)
+	if err := w.RunFor(time.Second); err != nil {
+		panic(err)
+	}
+	return draws
+}
+
+func TestAMessageLostToNoEffectChangesNoLaterDraw(t *testing.T) {
+	all := drawsOnPing([]sim.Fault{})
+	lost := drawsOnPing([]sim.Fault{{Kind: sim.FaultLoss, Node: 1, Peer: 2, N: 5}})
+	require.Len(t, lost, len(all)-1, "one ping fewer reached n2")
+	for at, d := range lost {
+		assert.Equal(t, all[at], d, "n2's draw at %v: a node's draws hang on when it draws, not on how often it drew before, so a fault it shrugs off can be shrunk away", at)
+	}
+}

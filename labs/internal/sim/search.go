@@ -10,9 +10,9 @@ import (
 )
 
 // A shrink looks first at the failing seed itself. A run is chaotic: take
-// out an early fault and every later event moves, the nodes' own random
-// draws with it, so a failure that a long chain of faults led to may need
-// every link of that chain on its seed. When the failing seed keeps more
+// out a fault that changed what a node did and every later event moves,
+// so a failure that a long chain of faults led to may need every link of
+// that chain on its seed. When the failing seed keeps more
 // than fewEnough faults after one way down, the shrink looks at the seeds
 // after it, the ones the sweep would have run next, for a run that breaks
 // the same rule with fewer (see later).

@@ -168,8 +168,7 @@ func (w *World) schedule(e *event) {
 func (w *World) boot(s *slot, kind Kind) {
 	s.epoch++
 	s.timers = map[TimerID]struct{}{}
-	s.env = &env{w: w, s: s, epoch: s.epoch,
-		rand: rand.New(rand.NewPCG(w.cfg.Seed^uint64(s.id)<<40, s.epoch))}
+	s.env = &env{w: w, s: s, epoch: s.epoch, rand: rand.New(w.nodeSource(s.id, s.epoch))}
 	s.node = w.newNode(s.id)
 	if s.node == nil {
 		panic(fmt.Sprintf("sim: the node constructor returned nil for %v", s.id))
