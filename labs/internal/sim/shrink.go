@@ -333,7 +333,7 @@ func shrink(t *testing.T, rs *runState, check func(testing.TB, uint64), seed uin
 	t.Log(s.report(seed, best.seed, len(all), here, last))
 }
 
-// shrinkReport says what the shrink found, and writes the shrunk run: a
+// report says what the shrink found, and writes the shrunk run: a
 // run of seed, the failing seed or, when here is not -1, a later one where
 // fewer faults break the same rule than the here on the failing seed.
 func (sh *shrinker) report(failed, seed uint64, before, here int, last outcome) string {
