@@ -96,7 +96,7 @@ func Sweep(t *testing.T, count int, check func(t *testing.T, seed uint64)) {
 	}
 	for i := range count {
 		seed := first + uint64(i)
-		ok := t.Run(fmt.Sprintf("seed_%d", seed), func(t *testing.T) {
+		ok := t.Run(SubtestName(seed), func(t *testing.T) {
 			Use(t, seed)
 			check(t, seed)
 		})
@@ -108,6 +108,9 @@ func Sweep(t *testing.T, count int, check func(t *testing.T, seed uint64)) {
 		}
 	}
 }
+
+// SubtestName is the name of a seed's subtest in a sweep.
+func SubtestName(seed uint64) string { return fmt.Sprintf("seed_%d", seed) }
 
 // Rand returns a generator for the running test, seeded by For.
 func Rand(t testing.TB) *rand.Rand {

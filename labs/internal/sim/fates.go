@@ -93,10 +93,11 @@ func (w *World) delay(f fate) time.Duration {
 // only skipped one timer reset) changes none of its later draws, and the
 // run goes on as it would have: the fault can be shrunk away.
 type nodeSource struct {
-	w   *World
-	key uint64        // the seed, the node and its incarnation
-	at  time.Duration // the instant of the last draw
-	k   uint64        // draws made at that instant
+	w       *World
+	key     uint64        // the seed, the node and its incarnation
+	at      time.Duration // the instant of the last draw
+	instant uint64        // the key of that instant's draws
+	k       uint64        // draws made at that instant
 }
 
 func (w *World) nodeSource(id NodeID, epoch uint64) *nodeSource {
@@ -105,8 +106,8 @@ func (w *World) nodeSource(id NodeID, epoch uint64) *nodeSource {
 
 func (s *nodeSource) Uint64() uint64 {
 	if s.w.now != s.at {
-		s.at, s.k = s.w.now, 0
+		s.at, s.instant, s.k = s.w.now, draw(s.key, uint64(s.w.now)), 0
 	}
 	s.k++
-	return draw(draw(s.key, uint64(s.at)), s.k)
+	return draw(s.instant, s.k)
 }

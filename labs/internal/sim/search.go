@@ -7,15 +7,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/distlings/distlings/labs/internal/seeds"
 )
 
 // A shrink looks first at the failing seed itself. A run is chaotic: take
 // out a fault that changed what a node did and every later event moves,
 // so a failure that a long chain of faults led to may need every link of
-// that chain on its seed. When the failing seed keeps more
-// than fewEnough faults after one way down, the shrink looks at the seeds
-// after it, the ones the sweep would have run next, for a run that breaks
-// the same rule with fewer (see later).
+// that chain on its seed. When the failing seed keeps more than fewEnough
+// faults after one way down, the shrink looks at the seeds after it, the
+// ones the sweep would have run next, for a run that breaks the same rule
+// with fewer (see later).
 const (
 	fewEnough     = 5
 	quietSeeds    = 10      // later seeds tried with no fault at all
@@ -154,16 +156,16 @@ func (s *shrinker) later(seed uint64, best int, limit func() bool) (found, bool)
 	}
 	l := &laterRuns{s: s, limit: limit, best: best}
 	slices.SortStableFunc(failed, func(a, b found) int { return cmp.Compare(len(a.faults), len(b.faults)) })
-	shrunk := map[uint64]bool{}
 	for _, f := range failed {
 		if l.enough() {
 			return l.smallest, l.ok
 		}
 		l.shrink(f)
-		shrunk[f.seed] = true
 	}
+	// Further seeds with some of their faults; those whose own run failed
+	// the same way were shrunk above.
 	for i := uint64(fewSeeds + 1); !l.enough(); i++ {
-		if next := seed + i; !shrunk[next] {
+		if next := seed + i; !s.ranLater[next] {
 			for _, faults := range some(next, faultsOf(s.own(next).rs)) {
 				if !s.stop(limit) && s.sameRule(s.run(next, planOf(faults))) {
 					l.shrink(found{next, faults})
@@ -262,9 +264,9 @@ func some(seed uint64, all []item) [][]item {
 
 // renamed is the name test would have on another seed of its sweep.
 func renamed(test string, from, to uint64) string {
-	suffix := fmt.Sprintf("seed_%d", from)
+	suffix := seeds.SubtestName(from)
 	if !strings.HasSuffix(test, suffix) {
 		return test
 	}
-	return strings.TrimSuffix(test, suffix) + fmt.Sprintf("seed_%d", to)
+	return strings.TrimSuffix(test, suffix) + seeds.SubtestName(to)
 }
